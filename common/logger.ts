@@ -8,12 +8,16 @@ export interface LoggerOptions {
   pretty: boolean;
 }
 
-/** The root logger; components receive `logger.child({ component })`. */
+/**
+ * The root logger; components receive `logger.child({ component })`. Logs
+ * go to stderr, as kube components do, so stdout stays free for output a
+ * user pipes (`--dry-run` rules, reports).
+ */
 export function createLogger(options: LoggerOptions): Logger {
-  if (!options.pretty) return pino({ level: options.level });
+  if (!options.pretty) return pino({ level: options.level }, pino.destination({ fd: 2, sync: false }));
   return pino({
     level: options.level,
-    transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+    transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
   });
 }
 

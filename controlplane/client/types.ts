@@ -12,7 +12,11 @@ export interface ResourceRef {
   version: string;
   /** Plural resource name, e.g. "services". */
   resource: string;
-  /** For namespaced resources: one namespace, or undefined for all namespaces. */
+  /**
+   * For namespaced resources: one namespace, or undefined (or "") for all
+   * namespaces. create, update and updateStatus fall back to the object's
+   * metadata.namespace, so a ref from `refs` works for writes as it is.
+   */
   namespace?: string;
 }
 
@@ -62,6 +66,11 @@ export class ApiStatusError extends Error {
   get reason(): string | undefined {
     return this.status.reason;
   }
+}
+
+/** True for a Kubernetes Status object (what failures and watch ERROR events carry). */
+export function isStatus(value: unknown): value is Status {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'Status' && typeof (value as { code?: unknown }).code === 'number';
 }
 
 export const refs = {

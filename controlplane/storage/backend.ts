@@ -35,9 +35,13 @@ export interface StorageEvent {
   createRevision: number;
 }
 
+/**
+ * One result per op. 'aborted' marks the other ops of a txn whose CAS failed:
+ * they were rolled back with it, so they are neither written nor the cause.
+ */
 export type WriteResult =
   | { ok: true; revision: number }
-  | { ok: false; reason: 'exists' | 'not-found' | 'conflict'; current?: StoredValue };
+  | { ok: false; reason: 'exists' | 'not-found' | 'conflict' | 'aborted'; current?: StoredValue };
 
 export interface WatchHandle {
   stop(): void;
@@ -54,7 +58,8 @@ export interface Backend {
   /**
    * Writes a group of operations atomically (one transaction, one durable
    * commit). Each op gets its own revision, in order. If any CAS fails,
-   * nothing is written and the failing result is returned for that op.
+   * nothing is written: that op's result carries the reason (and `current`
+   * when the key exists) and every other op's result is 'aborted'.
    * `value` is a function so it can embed the revision it is assigned
    * (resourceVersion lives inside the stored JSON). Resolves after the
    * commit is durable. Backends may group-commit transactions submitted in
@@ -81,5 +86,24 @@ export class Compacted extends Error {
     this.name = 'Compacted';
     this.requested = requested;
     this.compactedRevision = compactedRevision;
+  }
+}
+
+/**
+ * Hands events to one watcher so that a throwing consumer cannot break
+ * delivery to the others or the writer waiting on its commit. The error is
+ * rethrown on the next tick, where it surfaces like a throwing event
+ * listener's. Returns false when the callback threw, so the caller can stop
+ * a watcher whose state is now unknown.
+ */
+export function deliverToWatcher<T>(onEvents: (events: T[]) => void, events: T[]): boolean {
+  try {
+    onEvents(events);
+    return true;
+  } catch (error) {
+    process.nextTick(() => {
+      throw error;
+    });
+    return false;
   }
 }
