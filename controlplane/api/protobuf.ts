@@ -138,9 +138,10 @@ function expectBytes(field: WireField, path: string): Uint8Array {
   return field.value;
 }
 
-// Go's protobuf code converts without checking UTF-8 and encoding/json then
-// writes U+FFFD for invalid bytes, which is what the non-fatal decoder does.
-const utf8 = new TextDecoder('utf-8');
+// Go's protobuf code converts bytes to string as they are and encoding/json
+// then writes U+FFFD for invalid UTF-8 and keeps a leading BOM; the
+// non-fatal decoder with ignoreBOM does the same.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function toInt64(value: bigint, path: string): number {
   const signed = BigInt.asIntN(64, value);

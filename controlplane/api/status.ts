@@ -66,6 +66,7 @@ export const errors = {
   requestEntityTooLarge: (message: string) => failure(413, 'RequestEntityTooLarge', message),
   expired: (message: string) => failure(410, 'Expired', message),
   pathNotFound: (path: string) => failure(404, 'NotFound', `the server could not find the requested resource (${path})`),
+  timeout: (message: string) => failure(504, 'Timeout', message),
   internal: (message: string) => failure(500, 'InternalError', `Internal error occurred: ${message}`),
 };
 

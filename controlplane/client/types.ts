@@ -25,13 +25,14 @@ export interface ListOptions {
   fieldSelector?: string;
   /** "" or undefined: latest; "0": any (cache allowed). */
   resourceVersion?: string;
+  /** Abandons the request: a list rejects (it has nothing to return), a watch resolves. */
+  signal?: AbortSignal;
 }
 
 export interface WatchOptions extends ListOptions {
   resourceVersion: string;
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;
-  signal?: AbortSignal;
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json';

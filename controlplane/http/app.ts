@@ -2,7 +2,7 @@
  * The fastify application of the API store: discovery, OpenAPI, health and
  * the resource routes, with every error answered as a Kubernetes Status.
  */
-import { fastify, type FastifyInstance, type FastifyReply, type FastifyServerFactory } from 'fastify';
+import { fastify, type FastifyReply, type FastifyServerFactory } from 'fastify';
 import type { Logger } from '../../common/logger.ts';
 import { ApiError, errors } from '../api/status.ts';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from '../api/discovery.ts';
@@ -23,7 +23,7 @@ function fastifyErrorStatus(error: { code?: string; statusCode?: number; message
   return errors.internal(error.message).status;
 }
 
-export function createApp(context: HandlerContext, logger: Logger, serverFactory?: FastifyServerFactory): FastifyInstance {
+export function createApp(context: HandlerContext, logger: Logger, serverFactory?: FastifyServerFactory) {
   const app = fastify({
     loggerInstance: logger,
     disableRequestLogging: true,
@@ -49,7 +49,10 @@ export function createApp(context: HandlerContext, logger: Logger, serverFactory
   const json = (reply: FastifyReply, body: unknown) => reply.type('application/json').send(JSON.stringify(body));
   for (const path of ['/healthz', '/livez', '/readyz']) app.get(path, (_request, reply) => reply.type('text/plain').send('ok'));
   app.get('/version', (_request, reply) => json(reply, versionInfo()));
-  app.get('/api', (request, reply) => json(reply, coreApiVersions(request.socket.localAddress ?? '127.0.0.1')));
+  app.get('/api', (request, reply) => {
+    const { localAddress, localPort } = request.socket;
+    return json(reply, coreApiVersions(localAddress ? `${localAddress}:${localPort}` : 'localhost'));
+  });
   app.get('/api/v1', (_request, reply) => json(reply, apiResourceList('', 'v1')));
   app.get('/apis', (_request, reply) => json(reply, apiGroupList()));
   app.get('/apis/:group', (request, reply) => {

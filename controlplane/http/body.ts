@@ -57,7 +57,9 @@ export function decodeObjectBody(contentType: string | undefined, body: Buffer |
       try {
         return decodeKubernetesProtobuf(body) as unknown as Record<string, unknown>;
       } catch (error) {
-        if (error instanceof ProtobufDecodeError) throw errors.unsupportedMediaType(error.message);
+        if (error instanceof ProtobufDecodeError) {
+          throw error.reason === 'unsupported' ? errors.unsupportedMediaType(error.message) : errors.badRequest(error.message);
+        }
         throw error;
       }
     default:

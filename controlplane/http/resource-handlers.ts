@@ -24,6 +24,10 @@ export interface HandlerContext {
   maxRevisionWaitMs: number;
 }
 
+function tableContentType(version: string): string {
+  return `application/json;as=Table;v=${version};g=meta.k8s.io`;
+}
+
 function integerParam(query: Query, name: string): number | undefined {
   const value = query[name];
   if (value === undefined || value === '') return undefined;
@@ -48,8 +52,8 @@ function isDryRun(query: Query, body?: Record<string, unknown>): boolean {
 function sendObject(reply: FastifyReply, code: number, object: KubeObject, info: ResourceInfo, request: FastifyRequest, now: Date): FastifyReply {
   const table = wantsTable(request.headers.accept);
   if (table.table) {
-    const body = toTable(info, [object], { now, includeObject: includeObjectParam(request.query as Query) ?? table.includeObject ?? 'Metadata', resourceVersion: object.metadata.resourceVersion });
-    return reply.code(code).type('application/json;as=Table;v=v1;g=meta.k8s.io').send(JSON.stringify(body));
+    const body = toTable(info, [object], { now, version: table.version, includeObject: includeObjectParam(request.query as Query) ?? 'Metadata', resourceVersion: object.metadata.resourceVersion });
+    return reply.code(code).type(tableContentType(table.version)).send(JSON.stringify(body));
   }
   return reply.code(code).type('application/json').send(encodeObject(object));
 }
@@ -63,14 +67,6 @@ function checkSubresource(path: ResourcePath): 'status' | undefined {
   if (path.subresource === undefined) return undefined;
   if (path.subresource === 'status' && path.info.hasStatus) return 'status';
   throw errors.pathNotFound(`${path.info.resource}/${path.subresource}`);
-}
-
-async function waitForRevision(context: HandlerContext, revision: number): Promise<void> {
-  const deadline = Date.now() + context.maxRevisionWaitMs;
-  while (context.registry.revision < revision) {
-    if (Date.now() > deadline) throw errors.internal(`Too large resource version: ${revision}, current: ${context.registry.revision}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function handleGet(context: HandlerContext, path: ResourcePath, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> {
@@ -87,7 +83,7 @@ async function handleGet(context: HandlerContext, path: ResourcePath, request: F
     const sendInitialEvents = query['sendInitialEvents'] === 'true';
     const watchRequest: WatchRequest = { filter, ...(path.namespace !== undefined ? { namespace: path.namespace } : {}) };
     if (sendInitialEvents) {
-      if (revision) await waitForRevision(context, revision);
+      if (revision) await context.registry.waitForRevision(revision, context.maxRevisionWaitMs);
     } else if (revision) {
       watchRequest.afterRevision = revision;
     }
@@ -100,7 +96,7 @@ async function handleGet(context: HandlerContext, path: ResourcePath, request: F
       allowBookmarks: query['allowWatchBookmarks'] === 'true',
       sendInitialEventsEnd: sendInitialEvents,
       timeoutSeconds,
-      ...(table.table ? { table: { includeObject: includeObjectParam(query) ?? table.includeObject ?? 'Metadata' } } : {}),
+      ...(table.table ? { table: { version: table.version, includeObject: includeObjectParam(query) ?? 'Metadata' } } : {}),
       bookmarkIntervalMs: context.bookmarkIntervalMs,
       now: context.now,
     });
@@ -109,12 +105,12 @@ async function handleGet(context: HandlerContext, path: ResourcePath, request: F
   if (revision && match === 'Exact' && revision !== context.registry.revision) {
     throw errors.expired(`too old resource version: ${revision} (${context.registry.revision})`);
   }
-  if (revision && match !== 'Exact') await waitForRevision(context, revision);
+  if (revision && match !== 'Exact') await context.registry.waitForRevision(revision, context.maxRevisionWaitMs);
   const { items, revision: listRevision } = context.registry.list(info, path.namespace, filter);
   const table = wantsTable(request.headers.accept);
   if (table.table) {
-    const body = toTable(info, items, { now: context.now(), includeObject: includeObjectParam(query) ?? table.includeObject ?? 'Metadata', resourceVersion: String(listRevision) });
-    return reply.type('application/json;as=Table;v=v1;g=meta.k8s.io').send(JSON.stringify(body));
+    const body = toTable(info, items, { now: context.now(), version: table.version, includeObject: includeObjectParam(query) ?? 'Metadata', resourceVersion: String(listRevision) });
+    return reply.type(tableContentType(table.version)).send(JSON.stringify(body));
   }
   return reply.type('application/json').send(encodeList(apiVersionOf(info), `${info.kind}List`, listRevision, items));
 }

@@ -21,7 +21,7 @@ export interface WatchStreamOptions {
   /** End the initial ADDED events with a bookmark annotated k8s.io/initial-events-end. */
   sendInitialEventsEnd: boolean;
   timeoutSeconds: number;
-  table?: { includeObject?: 'None' | 'Metadata' | 'Object' };
+  table?: { version: 'v1' | 'v1beta1'; includeObject?: 'None' | 'Metadata' | 'Object' };
   bookmarkIntervalMs: number;
   now: () => Date;
 }
@@ -31,14 +31,14 @@ const maxBufferedBytes = 32 * 1024 * 1024;
 
 export function streamWatch(registry: Registry, response: ServerResponse, options: WatchStreamOptions): void {
   const { info } = options;
-  const contentType = options.table ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json';
+  const contentType = options.table ? `application/json;as=Table;v=${options.table.version};g=meta.k8s.io` : 'application/json';
   response.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   response.flushHeaders();
 
   let headersSent = false;
   const encode = (type: string, object: KubeObject): string => {
     if (!options.table || type === 'BOOKMARK' || type === 'ERROR') return encodeWatchEvent(type, object);
-    const table = toTable(info, [object], { now: options.now(), includeObject: options.table.includeObject ?? 'Metadata', noHeaders: headersSent });
+    const table = toTable(info, [object], { now: options.now(), version: options.table.version, includeObject: options.table.includeObject ?? 'Metadata', noHeaders: headersSent });
     headersSent = true;
     return `{"type":"${type}","object":${JSON.stringify(table)}}\n`;
   };

@@ -43,7 +43,7 @@ export function createLocalClient(registry: Registry): ApiClient {
             const info = resourceInfo(ref);
             const filter = objectFilter(info, options.labelSelector, options.fieldSelector);
             const afterRevision = options.resourceVersion && options.resourceVersion !== '0' ? Number(options.resourceVersion) : undefined;
-            let handle: { stop: () => void };
+            let handle: ReturnType<Registry['watch']>;
             try {
               handle = registry.watch(info, { filter, afterRevision, ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}) }, (events) => {
                 for (const event of events) onEvent({ type: event.type, object: event.object as T });

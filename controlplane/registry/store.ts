@@ -77,6 +77,15 @@ export class Registry {
     return this.#cache.revision;
   }
 
+  /** Resolves once reads reflect `revision`; rejects with a 504-style Status after timeoutMs. */
+  async waitForRevision(revision: number, timeoutMs: number): Promise<void> {
+    try {
+      await this.#cache.waitForRevision(revision, AbortSignal.timeout(timeoutMs));
+    } catch {
+      throw errors.timeout(`Too large resource version: ${revision}, current: ${this.#cache.revision}`);
+    }
+  }
+
   get(info: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
     const entry = this.#cache.get(storageKey(info, namespace, name));
     if (!entry) throw errors.notFound(info, name);
@@ -268,7 +277,8 @@ export class Registry {
   /** Commits one txn and waits until the watch cache has it, so the caller's next read sees its write. */
   async #write(info: ResourceInfo, name: string, ops: TxnOp[]): Promise<{ revision: number }> {
     const results = await this.#backend.txn(ops);
-    const failed = results.find((result): result is Extract<WriteResult, { ok: false }> => !result.ok);
+    // The op that failed carries the cause; its siblings only say they were aborted with it.
+    const failed = results.find((result): result is Extract<WriteResult, { ok: false }> => !result.ok && result.reason !== 'aborted');
     if (failed) {
       if (failed.reason === 'exists') throw errors.alreadyExists(info, name);
       if (failed.reason === 'not-found') throw errors.notFound(info, name);

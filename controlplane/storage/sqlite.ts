@@ -45,7 +45,7 @@ export interface SqliteBackend extends Backend {
    * newest minRevisions, so a watcher a few minutes behind resumes without a
    * relist. Meant for a timer. Resolves to the compacted revision afterwards.
    */
-  compactHistory(retention: HistoryRetention): Promise<number>;
+  compactHistory(retention?: HistoryRetention): Promise<number>;
 }
 
 /** Refused because the backend was closed. */
@@ -67,10 +67,16 @@ export function openSqliteBackend(path: string, options: SqliteBackendOptions = 
   return new SqliteStore(path, options.now ?? Date.now);
 }
 
+/** kine's floor of 1000 revisions, and twice kube-apiserver's 5-minute compaction interval. */
+export const defaultHistoryRetention: Readonly<HistoryRetention> = Object.freeze({ minRevisions: 1000, minAgeMs: 10 * 60_000 });
+
 // Big enough to amortise a commit, small enough that one batch never stalls
 // the event loop for long on a large backlog.
 const COMPACTION_BATCH_REVISIONS = 10_000;
 const SQLITE_BUSY = 5;
+// SQLite's default 2 MB page cache makes every full list re-read its pages
+// from the OS; 64 MiB holds tens of thousands of objects and is only used as filled.
+const PAGE_CACHE_KIB = 64 * 1024;
 
 const schema = `
   CREATE TABLE IF NOT EXISTS objects (
@@ -102,6 +108,9 @@ interface ObjectRow {
   value: string;
 }
 
+/** A list row as an array: skipping per-row column-name objects is most of the cost of a large list. */
+type ObjectTuple = [key: string, createRevision: number, modRevision: number, value: string];
+
 interface EventRow {
   rev: number;
   key: string;
@@ -117,10 +126,10 @@ interface PendingTxn {
   reject: (error: unknown) => void;
 }
 
-interface CommittedTxn {
+/** A txn that ran to an answer: written, or refused by a CAS (then its events are empty). */
+interface AnsweredTxn {
   pending: PendingTxn;
   results: WriteResult[];
-  /** Empty when the txn's CAS failed. */
   events: StorageEvent[];
 }
 
@@ -169,7 +178,7 @@ class SqliteStore implements SqliteBackend {
       // EXCLUSIVE must come before WAL: the file lock then stays with this
       // connection, so a second apiserver on the same data dir fails fast
       // instead of interleaving revisions, and no shared-memory index is needed.
-      this.db.exec('PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
+      this.db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -${PAGE_CACHE_KIB};`);
       this.db.exec(schema);
     } catch (error) {
       this.db.close();
@@ -191,8 +200,8 @@ class SqliteStore implements SqliteBackend {
   async list(prefix: string): Promise<ListResult> {
     this.assertOpen();
     const { start, end } = prefixRange(prefix);
-    const rows = (end === undefined ? this.statements.listFrom.all(start) : this.statements.listRange.all(start, end)) as unknown as ObjectRow[];
-    return { items: rows.map(toStoredValue), revision: this.revision };
+    const rows = (end === undefined ? this.statements.listFrom.all(start) : this.statements.listRange.all(start, end)) as unknown as ObjectTuple[];
+    return { items: rows.map(([key, createRevision, modRevision, value]) => ({ key, value, createRevision, modRevision })), revision: this.revision };
   }
 
   currentRevision(): number {
@@ -250,7 +259,7 @@ class SqliteStore implements SqliteBackend {
     }
   }
 
-  async compactHistory(retention: HistoryRetention): Promise<number> {
+  async compactHistory(retention: HistoryRetention = defaultHistoryRetention): Promise<number> {
     this.assertOpen();
     const oldEnough = this.statements.newestEventAtOrBefore.get(this.now() - retention.minAgeMs) as { rev: number } | undefined;
     const target = Math.min(this.revision - retention.minRevisions, oldEnough?.rev ?? 0);
@@ -275,7 +284,7 @@ class SqliteStore implements SqliteBackend {
 
     const atMs = Math.max(this.lastEventAtMs, this.now());
     let revision = this.revision;
-    const committed: CommittedTxn[] = [];
+    const answered: AnsweredTxn[] = [];
     const failed: { pending: PendingTxn; error: unknown }[] = [];
     try {
       this.statements.begin.run();
@@ -286,7 +295,7 @@ class SqliteStore implements SqliteBackend {
           if (outcome.succeeded) revision += outcome.events.length;
           else this.statements.rollbackToSavepoint.run();
           this.statements.releaseSavepoint.run();
-          committed.push({ pending, ...outcome });
+          answered.push({ pending, ...outcome });
         } catch (error) {
           this.statements.rollbackToSavepoint.run();
           this.statements.releaseSavepoint.run();
@@ -303,8 +312,8 @@ class SqliteStore implements SqliteBackend {
 
     this.revision = revision;
     this.lastEventAtMs = atMs;
-    for (const txn of committed) this.publish(txn.events);
-    for (const txn of committed) txn.pending.resolve(txn.results);
+    for (const txn of answered) this.publish(txn.events);
+    for (const txn of answered) txn.pending.resolve(txn.results);
     for (const { pending, error } of failed) pending.reject(error);
   }
 
@@ -372,6 +381,11 @@ function casFailure(op: TxnOp, row: ObjectRow | undefined): WriteResult | undefi
 
 function prepareStatements(db: DatabaseSync) {
   const prepare = (sql: string): StatementSync => db.prepare(sql);
+  const prepareTuples = (sql: string): StatementSync => {
+    const statement = db.prepare(sql);
+    statement.setReturnArrays(true);
+    return statement;
+  };
   const eventColumns = 'rev, key, type, value, prev_value, create_rev';
   return {
     begin: prepare('BEGIN IMMEDIATE'),
@@ -381,8 +395,8 @@ function prepareStatements(db: DatabaseSync) {
     rollbackToSavepoint: prepare('ROLLBACK TO txn'),
     releaseSavepoint: prepare('RELEASE txn'),
     getObject: prepare('SELECT key, create_rev, mod_rev, value FROM objects WHERE key = ?'),
-    listRange: prepare('SELECT key, create_rev, mod_rev, value FROM objects WHERE key >= ? AND key < ? ORDER BY key'),
-    listFrom: prepare('SELECT key, create_rev, mod_rev, value FROM objects WHERE key >= ? ORDER BY key'),
+    listRange: prepareTuples('SELECT key, create_rev, mod_rev, value FROM objects WHERE key >= ? AND key < ? ORDER BY key'),
+    listFrom: prepareTuples('SELECT key, create_rev, mod_rev, value FROM objects WHERE key >= ? ORDER BY key'),
     insertObject: prepare('INSERT INTO objects (key, create_rev, mod_rev, value) VALUES (?, ?, ?, ?)'),
     updateObject: prepare('UPDATE objects SET mod_rev = ?, value = ? WHERE key = ?'),
     deleteObject: prepare('DELETE FROM objects WHERE key = ?'),
