@@ -60,7 +60,7 @@ function listen(server: Server, listener: Listener): Promise<string> {
 export async function startApiServer(options: Readonly<ApiServerOptions>, logger: Logger): Promise<RunningApiServer> {
   mkdirSync(options.dataDir, { recursive: true });
   const backend = openSqliteBackend(join(options.dataDir, 'kplane.db'));
-  const cache = await WatchCache.start(backend);
+  const cache = await WatchCache.start(backend, options.watchCacheCapacity !== undefined ? { capacity: options.watchCacheCapacity, minRetentionMs: 0 } : {});
   const allocator = new ServiceAllocator({
     serviceCidr: options.serviceCidr,
     nodePortRange: options.nodePortRange,

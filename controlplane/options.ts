@@ -15,6 +15,8 @@ export interface ApiServerOptions {
   serviceCidr: string;
   nodePortRange: { min: number; max: number };
   lbPool?: string;
+  /** Events the watch cache keeps for resuming watches (not a flag: tests shrink it to reach 410 quickly). */
+  watchCacheCapacity?: number;
 }
 
 export interface ApiServerFlags {

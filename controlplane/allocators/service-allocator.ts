@@ -247,6 +247,12 @@ export class ServiceAllocator {
    * argument is not changed). With `old` (an update) the values old holds
    * are kept where the new spec still uses them and given back where it
    * does not. On failure nothing stays allocated.
+   *
+   * Given-back values are freed at once and `release` re-marks them. Another
+   * request could take one while the write is in flight; the rotating
+   * cursor keeps dynamic allocation from reaching a just-freed value before
+   * the range wraps, which leaves only an explicit request for that exact
+   * value racing a failed write.
    */
   allocate(input: Service, old?: Service): AllocationResult {
     const service = structuredClone(input);

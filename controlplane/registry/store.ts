@@ -107,13 +107,12 @@ export class Registry {
     applyDefaults(info.kind, object);
     this.#validate(info, object);
 
+    const key = storageKey(info, meta.namespace, meta.name as string);
+    // Checked before allocating, so an existing name never looks like an allocation clash.
+    if (this.#cache.get(key)) throw errors.alreadyExists(info, meta.name as string);
     const release = this.#allocateIfService(info, object);
     try {
-      const key = storageKey(info, meta.namespace, meta.name as string);
-      if (options.dryRun) {
-        if (this.#cache.get(key)) throw errors.alreadyExists(info, meta.name as string);
-        return object;
-      }
+      if (options.dryRun) return object;
       const result = await this.#write(info, meta.name as string, [{ op: 'create', key, value: (revision) => serialize(object, revision) }]);
       object.metadata.resourceVersion = String(result.revision);
       return object;
@@ -239,7 +238,7 @@ export class Registry {
         ]);
       }
     }
-    applyDefaults(info.kind, next);
+    applyDefaults(info.kind, next, old);
     this.#validate(info, next, old);
     const release = options.subresource ? () => {} : this.#allocateIfService(info, next, old);
     try {
@@ -376,6 +375,7 @@ export class Registry {
     if (info.resource !== 'services') return () => {};
     const result = this.#allocator.allocate(object as Service, old as Service | undefined);
     if (!result.ok) {
+      if (result.internal) throw errors.internal(result.internal);
       const name = object.metadata.name ?? '';
       throw errors.invalid(info, name, invalidMessage(info.kind, name, result.causes), result.causes);
     }

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Agent, request } from 'undici';
 import { createHttpClient, type HttpApiClient } from '../../../controlplane/client/http-client.ts';
 import { refs } from '../../../controlplane/client/types.ts';
 import { HarnessError, run } from './netns.ts';
@@ -29,6 +30,12 @@ export interface ApiServer {
   /** `unix:<socket>`, for agents' --server. */
   server: string;
   api: HttpApiClient;
+  /**
+   * DELETE …/pods/NAME?gracePeriodSeconds=0: the kubelet's confirmation that a
+   * terminating pod has stopped (the ApiClient's delete takes no options).
+   * A pod already gone counts as done.
+   */
+  deletePodNow(namespace: string, name: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,13 +81,23 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     await process_.stop(1_000);
     throw error;
   }
+  const raw = new Agent({ connect: { socketPath: socket } });
   return {
     process: process_,
     socket,
     server,
     api,
+    async deletePodNow(namespace, name) {
+      const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}?gracePeriodSeconds=0`;
+      const response = await request(`http://localhost${path}`, { method: 'DELETE', dispatcher: raw, headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const body = await response.body.text();
+      if (response.statusCode !== 200 && response.statusCode !== 202 && response.statusCode !== 404) {
+        throw new HarnessError(`DELETE ${path}: ${response.statusCode} ${body.slice(0, 300)}`);
+      }
+    },
     async stop() {
       await api.close().catch(() => undefined);
+      await raw.close().catch(() => undefined);
       await process_.stop(2_000);
     },
   };

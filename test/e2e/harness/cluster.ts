@@ -33,7 +33,7 @@ import {
   type ClientPlan, type ClusterPlan, type NodePlan,
 } from './plan.ts';
 import { readTail, spawnInNetns, waitForFile, type ManagedProcess } from './processes.ts';
-import { markKept, removeRun, sweep, writeOwner } from './sweep.ts';
+import { listRuns, markKept, removeRun, sweep, writeOwner } from './sweep.ts';
 import { waitFor } from './wait.ts';
 
 export type AgentKind = 'proxy' | 'dns' | 'ingress';
@@ -92,6 +92,10 @@ export interface PodSpec {
   run?: PodRun;
   /** Wait until the pod is ready (default true when it has a probe or runs the pod app). */
   waitReady?: boolean;
+  /** Pod spec terminationGracePeriodSeconds (Kubernetes default 30). */
+  terminationGracePeriodSeconds?: number;
+  /** On deletion, keep serving this long before the container stops (terminating endpoints); default 0. */
+  shutdownDelaySeconds?: number;
 }
 
 export const defaultPorts: readonly ContainerPort[] = Object.freeze([
@@ -100,10 +104,11 @@ export const defaultPorts: readonly ContainerPort[] = Object.freeze([
   { name: 'udp-echo', containerPort: 9001, protocol: 'UDP' },
 ]);
 
+/** GET /ready every second; one failure flips it (the app answers 503 at once), a generous timeout keeps a loaded machine from flipping it. */
 export const defaultReadinessProbe: Probe = Object.freeze({
   httpGet: { path: '/ready', port: 'http' },
   periodSeconds: 1,
-  timeoutSeconds: 1,
+  timeoutSeconds: 3,
   successThreshold: 1,
   failureThreshold: 1,
 });
@@ -199,6 +204,16 @@ interface PodRecord {
   removing?: Promise<void>;
 }
 
+/** A run prefix no namespace, /etc/netns entry or run dir on this machine uses yet. */
+function freshPrefix(): string {
+  const taken = new Set(listRuns().map((run) => run.prefix));
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const prefix = `kpt${randomBytes(3).toString('hex')}-`;
+    if (!taken.has(prefix) && !existsSync(runDirOf(prefix))) return prefix;
+  }
+  throw new HarnessError('could not pick an unused run prefix');
+}
+
 function since(start: number): number {
   return Math.round(performance.now() - start);
 }
@@ -241,11 +256,12 @@ export class Cluster {
   readonly #options: ClusterOptions;
   readonly #run: LiveRun;
   #destroyed: Promise<void> | undefined;
+  readonly #logDestination: ReturnType<typeof pino.destination>;
 
   constructor(options: ClusterOptions) {
     this.#options = options;
     this.keep = options.keep ?? false;
-    this.prefix = `kpt${randomBytes(3).toString('hex')}-`;
+    this.prefix = freshPrefix();
     this.runDir = runDirOf(this.prefix);
     this.dnsIp = options.dnsIp ?? '10.96.0.10';
     this.plan = planCluster({
@@ -260,7 +276,8 @@ export class Cluster {
     mkdirSync(join(this.runDir, 'logs'), { recursive: true });
     mkdirSync(join(this.runDir, 'pods'), { recursive: true });
     writeOwner(this.prefix, false);
-    this.logger = pino({ level: 'debug', base: { run: this.prefix } }, pino.destination({ dest: join(this.runDir, 'logs', 'harness.log'), sync: true }));
+    this.#logDestination = pino.destination({ dest: join(this.runDir, 'logs', 'harness.log'), sync: true });
+    this.logger = pino({ level: 'debug', base: { run: this.prefix } }, this.#logDestination);
     this.#run = { prefix: this.prefix, namespaces: () => [...this.#created], keep: () => this.keep };
     trackRun(this.#run);
   }
@@ -358,7 +375,11 @@ export class Cluster {
         startContainer: (pod, env) => this.#startContainer(pod, env),
         podDeleted: (key) => this.#removePodLocal(key),
       };
-      const kubelet = new Kubelet({ nodeName: nodePlan.name, nodeIp: nodePlan.ip, podCidr: nodePlan.podCidr, api, runtime, logger: this.logger });
+      const apiServer = this.#apiServer;
+      const kubelet = new Kubelet({
+        nodeName: nodePlan.name, nodeIp: nodePlan.ip, podCidr: nodePlan.podCidr, api, runtime, logger: this.logger,
+        ...(apiServer ? { deletePodNow: (namespace: string, name: string) => apiServer.deletePodNow(namespace, name) } : {}),
+      });
       this.nodes.push(new NodeHandle(nodePlan, kubelet));
     }
     for (const clientPlan of plan.clients) this.clients.push(new ClientHandle(clientPlan));
@@ -434,6 +455,8 @@ export class Cluster {
     };
     if (spec.hostname) kubeletPod.hostname = spec.hostname;
     if (spec.subdomain) kubeletPod.subdomain = spec.subdomain;
+    if (spec.terminationGracePeriodSeconds !== undefined) kubeletPod.terminationGracePeriodSeconds = spec.terminationGracePeriodSeconds;
+    if (spec.shutdownDelaySeconds !== undefined) kubeletPod.shutdownDelaySeconds = spec.shutdownDelaySeconds;
     const record: PodRecord = { handle, kubeletPod };
     this.#pods.set(key, record);
     try {
@@ -445,6 +468,7 @@ export class Cluster {
       await node.kubelet.runPod(kubeletPod);
       if (spec.waitReady ?? (probe !== undefined || isApp)) await this.waitPodReady(handle, true);
     } catch (error) {
+      await node.kubelet.deletePod(key).catch(() => undefined);
       await this.#removePodLocal(key).catch(() => undefined);
       throw error;
     }
@@ -522,9 +546,13 @@ export class Cluster {
     await pod.node.kubelet.restartContainer(pod.key);
   }
 
-  /** Deletes a pod: from the API (when there is one), then its container, namespace and files. */
+  /**
+   * Deletes a pod as kubectl and a kubelet would: marked terminating in the
+   * API, container stopped after its shutdownDelaySeconds, deletion
+   * confirmed; then its namespace and files go.
+   */
   async deletePod(pod: PodHandle): Promise<void> {
-    await pod.node.kubelet.stopPod(pod.key, { deleteFromApi: true });
+    await pod.node.kubelet.deletePod(pod.key);
     await this.#removePodLocal(pod.key);
   }
 
@@ -612,7 +640,7 @@ export class Cluster {
       ],
       dnsPolicy: 'Default',
       run: { agent: 'dns', args: ['--listen', '0.0.0.0:53', ...(options.args ?? [])] },
-      readinessProbe: options.readinessProbe ?? { tcpSocket: { port: 53 }, periodSeconds: 1, failureThreshold: 1 },
+      readinessProbe: options.readinessProbe === undefined ? { tcpSocket: { port: 53 }, periodSeconds: 1, failureThreshold: 1 } : options.readinessProbe,
     };
     if (options.node !== undefined) spec.node = options.node;
     return this.addPod(spec);
@@ -629,7 +657,7 @@ export class Cluster {
         { name: 'https', containerPort: 443, protocol: 'TCP' },
       ],
       run: { agent: 'ingress', args: ['--http-listen', '0.0.0.0:80', '--https-listen', '0.0.0.0:443', ...(options.args ?? [])] },
-      readinessProbe: options.readinessProbe ?? { tcpSocket: { port: 80 }, periodSeconds: 1, failureThreshold: 1 },
+      readinessProbe: options.readinessProbe === undefined ? { tcpSocket: { port: 80 }, periodSeconds: 1, failureThreshold: 1 } : options.readinessProbe,
     };
     if (options.node !== undefined) spec.node = options.node;
     return this.addPod(spec);
@@ -669,8 +697,10 @@ export class Cluster {
     }
     files.push(['harness', join(this.runDir, 'logs', 'harness.log')]);
     const out: string[] = [];
+    const seen = new Set<string>();
     for (const [name, file] of files) {
-      if (!existsSync(file)) continue;
+      if (seen.has(file) || !existsSync(file)) continue;
+      seen.add(file);
       const lines = readTail(file, 256 * 1024).split('\n').filter((l) => l !== '');
       if (lines.length === 0) continue;
       out.push(`===== ${name} (${file}, last ${Math.min(maxLines, lines.length)} lines) =====`, ...lines.slice(-maxLines));
@@ -711,6 +741,8 @@ export class Cluster {
       if (this.keep && !options.force) {
         markKept(this.prefix, true);
         untrackRun(this.#run);
+        await this.#apiServer?.api.close().catch(() => undefined);
+        this.#logDestination.destroy();
         process.stderr.write(`\n${this.debugInstructions()}\n`);
         return;
       }
@@ -721,6 +753,7 @@ export class Cluster {
       }
       await Promise.all(processes.map((p) => p.stop(1_000)));
       await this.#apiServer?.stop();
+      this.#logDestination.destroy();
       await removeRun(this.prefix, [...this.#created], { graceMs: 500 });
       this.#created.clear();
       this.#pods.clear();

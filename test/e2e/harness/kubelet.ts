@@ -13,7 +13,7 @@
 import type { ContainerPort, Node, Pod, PodCondition, Probe, Service } from '../../../controlplane/api/types.ts';
 import { ApiStatusError, inNamespace, isStatus, refs, type ApiClient } from '../../../controlplane/client/types.ts';
 import type { Logger } from '../../../common/logger.ts';
-import { execIn } from './netns.ts';
+import { execIn, HarnessError } from './netns.ts';
 import type { ManagedProcess } from './processes.ts';
 import { initialProbeState, probeCommand, probeSucceeded, probeTiming, recordProbeResult, type ProbeState } from './probe.ts';
 import { podServiceEnv } from './service-env.ts';
@@ -35,6 +35,10 @@ export interface KubeletPod {
   hostname?: string;
   subdomain?: string;
   dnsPolicy: 'ClusterFirst' | 'Default';
+  /** Written into the Pod spec (Kubernetes default 30): how long a graceful deletion may take. */
+  terminationGracePeriodSeconds?: number;
+  /** On deletion, keep the container running (and probed) this long before stopping it, as an app draining connections would. Default 0. */
+  shutdownDelaySeconds?: number;
 }
 
 /** The cluster's side: how to start a container, and what to do when the API deletes a pod. */
@@ -53,6 +57,8 @@ export interface KubeletOptions {
   logger: Logger;
   /** Probing stops after this long (every loop is bounded); default one hour. */
   maxLifetimeMs?: number;
+  /** Finishes a graceful deletion once the container has stopped (DELETE with gracePeriodSeconds=0). */
+  deletePodNow?: (namespace: string, name: string) => Promise<void>;
 }
 
 export function podKey(namespace: string, name: string): string {
@@ -74,6 +80,7 @@ interface Entry {
   abort: AbortController;
   statusChain: Promise<void>;
   stopped: boolean;
+  terminating: Promise<void> | undefined;
 }
 
 /** The Ready value the kubelet reports: a mark from the test wins, then the probe (no probe: ready while running). */
@@ -199,6 +206,7 @@ export class Kubelet {
       abort: new AbortController(),
       statusChain: Promise.resolve(),
       stopped: false,
+      terminating: undefined,
     };
     this.#pods.set(key, entry);
     try {
@@ -229,6 +237,7 @@ export class Kubelet {
     const spec: Pod['spec'] = { nodeName: this.nodeName, containers: [container], restartPolicy: 'Always', dnsPolicy: pod.dnsPolicy, enableServiceLinks: true };
     if (pod.hostname) spec.hostname = pod.hostname;
     if (pod.subdomain) spec.subdomain = pod.subdomain;
+    if (pod.terminationGracePeriodSeconds !== undefined) spec['terminationGracePeriodSeconds'] = pod.terminationGracePeriodSeconds;
     const object: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: pod.name, namespace: pod.namespace, labels: pod.labels, annotations: pod.annotations }, spec };
     await this.#ensureNamespace(pod.namespace);
     const created = await api.create<Pod>(inNamespace(refs.pods, pod.namespace), object);
@@ -336,12 +345,26 @@ export class Kubelet {
 
   /** Waits until the pod's Ready value is `ready` and (with an API) has been written to the API. */
   async waitReady(key: string, ready: boolean, timeoutMs = 15_000): Promise<void> {
+    const entry = () => {
+      const found = this.#pods.get(key);
+      if (!found) throw new HarnessError(`pod ${key} does not run on ${this.nodeName}`);
+      return found;
+    };
     await waitFor(() => {
-      const entry = this.#pods.get(key);
-      if (!entry) throw new Error(`pod ${key} does not run on ${this.nodeName}`);
-      if (entry.container?.exit) throw new Error(`pod ${key}: container exited (${entry.container.exit.code ?? entry.container.exit.signal})`);
-      return effectiveReady(entry) === ready && (this.#options.api === undefined || entry.reported === ready);
-    }, { timeoutMs, intervalMs: 50, what: `pod ${key} to be ${ready ? 'ready' : 'not ready'}` });
+      const current = entry();
+      return effectiveReady(current) === ready && (this.#options.api === undefined || current.reported === ready);
+    }, {
+      timeoutMs,
+      intervalMs: 50,
+      what: `pod ${key} to be ${ready ? 'ready' : 'not ready'}`,
+      giveUpIf: () => {
+        const current = this.#pods.get(key);
+        if (!current) return new HarnessError(`pod ${key} does not run on ${this.nodeName}`);
+        const exit = current.container?.exit;
+        if (ready && exit) return new HarnessError(`pod ${key}: container exited (${exit.code ?? exit.signal}):\n${current.container?.log(2048) ?? ''}`);
+        return undefined;
+      },
+    });
   }
 
   /** Replaces a pod's container (after the test stopped or restarted it) and re-syncs its status. */
@@ -372,22 +395,52 @@ export class Kubelet {
     return this.#pods.get(key)?.container;
   }
 
-  /** Stops probing and the container; with `deleteFromApi`, deletes the Pod object too. */
-  async stopPod(key: string, options: { deleteFromApi?: boolean } = {}): Promise<void> {
+  /** Stops probing and the container, locally (the Pod object is left alone). */
+  async stopPod(key: string): Promise<void> {
     const entry = this.#pods.get(key);
     if (!entry) return;
     entry.stopped = true;
     entry.abort.abort();
     this.#pods.delete(key);
     await entry.container?.stop(1_000);
-    const api = this.#options.api;
-    if (options.deleteFromApi && api && entry.registeredAt !== undefined) {
-      try {
-        await api.delete(inNamespace(refs.pods, entry.pod.namespace), entry.pod.name);
-      } catch (error) {
-        if (!(error instanceof ApiStatusError && error.code === 404)) throw error;
+  }
+
+  /**
+   * Deletes a pod the way `kubectl delete` and a kubelet do together: the API
+   * marks it terminating (its EndpointSlice entry turns terminating), the
+   * container keeps running for shutdownDelaySeconds, then stops, and the
+   * kubelet confirms with a delete at grace 0, which removes the object.
+   */
+  deletePod(key: string): Promise<void> {
+    const entry = this.#pods.get(key);
+    return entry ? this.#terminate(entry, false) : Promise.resolve();
+  }
+
+  #terminate(entry: Entry, alreadyMarked: boolean): Promise<void> {
+    entry.terminating ??= (async () => {
+      const api = this.#options.api;
+      const registered = api !== undefined && entry.registeredAt !== undefined;
+      const { namespace, name } = entry.pod;
+      if (api && registered && !alreadyMarked) {
+        try {
+          await api.delete(inNamespace(refs.pods, namespace), name);
+        } catch (error) {
+          if (!(error instanceof ApiStatusError && error.code === 404)) throw error;
+        }
       }
-    }
+      const graceMs = 1000 * (entry.pod.terminationGracePeriodSeconds ?? 30);
+      const delayMs = Math.min(graceMs, 1000 * (entry.pod.shutdownDelaySeconds ?? 0));
+      if (delayMs > 0) {
+        this.#log.info({ pod: entry.key, delayMs }, 'pod terminating; container keeps running for its shutdown delay');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.#abort.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+        });
+      }
+      await this.stopPod(entry.key);
+      if (registered) await this.#options.deletePodNow?.(namespace, name);
+    })();
+    return entry.terminating;
   }
 
   /** Watches this node's pods; pods deleted through the API (or marked for deletion) go back to the runtime. */
@@ -407,7 +460,7 @@ export class Kubelet {
         const list = await api.list<Pod>(refs.pods, { fieldSelector });
         const present = new Set(list.items.map((p) => podKey(p.metadata.namespace ?? '', p.metadata.name ?? '')));
         for (const entry of [...this.#pods.values()]) {
-          if (entry.registeredAt !== undefined && entry.registeredAt < listStarted && !present.has(entry.key)) this.#deleted(entry.key, 'missing from list');
+          if (entry.registeredAt !== undefined && entry.registeredAt < listStarted && !present.has(entry.key)) this.#deleted(entry.key, 'missing from list', false);
         }
         const inner = new AbortController();
         const both = AbortSignal.any([signal, inner.signal]);
@@ -420,8 +473,8 @@ export class Kubelet {
           const key = podKey(pod.metadata.namespace ?? '', pod.metadata.name ?? '');
           const entry = this.#pods.get(key);
           if (!entry || (entry.uid !== undefined && pod.metadata.uid !== entry.uid)) return;
-          if (event.type === 'DELETED') this.#deleted(key, 'deleted');
-          else if (pod.metadata.deletionTimestamp) this.#deleted(key, 'marked for deletion');
+          if (event.type === 'DELETED') this.#deleted(key, 'deleted', false);
+          else if (pod.metadata.deletionTimestamp) this.#deleted(key, 'marked for deletion', true);
         });
       } catch (error) {
         if (signal.aborted) return;
@@ -431,11 +484,13 @@ export class Kubelet {
     }
   }
 
-  #deleted(key: string, why: string): void {
+  /** A pod deleted through the API: graceful (terminating) or already gone; either way the runtime removes it after. */
+  #deleted(key: string, why: string, graceful: boolean): void {
     const entry = this.#pods.get(key);
-    if (!entry || entry.stopped) return;
+    if (!entry || (entry.stopped && !entry.terminating)) return;
     this.#log.info({ pod: key, why }, 'pod removed through the API; stopping it');
-    void this.stopPod(key).then(() => this.#options.runtime.podDeleted(key)).catch((error: unknown) => {
+    const done = graceful ? this.#terminate(entry, true) : (entry.terminating ?? this.stopPod(key));
+    void done.then(() => this.#options.runtime.podDeleted(key)).catch((error: unknown) => {
       this.#log.warn({ pod: key, err: error instanceof Error ? error.message : String(error) }, 'removing a deleted pod failed');
     });
   }

@@ -25,7 +25,7 @@ function cleanupAll(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  process.stderr.write(`kplane e2e harness: ${signal}: removing ${live.size} cluster(s)\n`);
+  if (live.size > 0) process.stderr.write(`kplane e2e harness: ${signal}: removing ${live.size} cluster(s)\n`);
   cleanupAll();
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);

@@ -69,6 +69,21 @@ export class Place {
     return this.traffic.connect(host, port, timeoutMs);
   }
 
+  /**
+   * Sends `count` HTTP GETs to `url` (one at a time, each with its timeout)
+   * and counts which pod answered (the pod app's `pod` field); failures are
+   * counted under their error code. For load-balancing and affinity checks.
+   */
+  async whoAnswers(url: string, count: number, timeoutMs = 2_000): Promise<Record<string, number>> {
+    const tally: Record<string, number> = {};
+    for (let i = 0; i < Math.min(count, 10_000); i++) {
+      const reply = await this.http({ url, timeoutMs });
+      const pod = 'status' in reply ? String((reply.json as { pod?: unknown } | undefined)?.pod ?? `HTTP ${reply.status}`) : reply.code;
+      tally[pod] = (tally[pod] ?? 0) + 1;
+    }
+    return tally;
+  }
+
   /** Stops this place's traffic client (the cluster does it on teardown). */
   async closeTraffic(): Promise<void> {
     const traffic = this.#traffic;
