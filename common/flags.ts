@@ -33,14 +33,14 @@ export function parseFlags<F extends FlagSpec>(spec: CommandSpec<F>, argv: strin
 }
 
 export function helpText<F extends FlagSpec>(spec: CommandSpec<F>): string {
-  const lines = [`${spec.summary}`, '', `Usage: ${spec.usage}`, '', 'Flags:'];
-  for (const [name, option] of Object.entries(spec.flags)) {
+  const rows = Object.entries(spec.flags).map(([name, option]) => {
     const value = option.type === 'string' ? ` ${name.toUpperCase().replaceAll('-', '_')}` : '';
     const repeat = option.multiple ? ' (repeatable)' : '';
-    lines.push(`  --${name}${value}${repeat}`.padEnd(34) + (spec.help[name] ?? ''));
-  }
-  lines.push('  --help'.padEnd(34) + 'show this help');
-  return lines.join('\n');
+    return [`  --${name}${value}${repeat}`, spec.help[name] ?? ''] as const;
+  });
+  rows.push(['  --help', 'show this help']);
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return [spec.summary, '', `Usage: ${spec.usage}`, '', 'Flags:', ...rows.map(([flag, text]) => flag.padEnd(width) + text)].join('\n');
 }
 
 /** Parses "HOST:PORT" (IPv6 as "[::1]:53"); the port must be 0-65535. */

@@ -7,13 +7,17 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 7.6.1,
- * plus the older Keep-Alive/Proxy-Connection/Trailer names), and `proxy`,
- * which CGI backends would read as HTTP_PROXY (httpoxy).
+ * plus the older Keep-Alive/Proxy-Connection/Trailer names).
  */
-const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy']);
+const hopByHop = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
-/** Set by the proxy from the connection, so a client cannot forge them. */
-const forwardedByProxy = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+/**
+ * Never passed upstream: the forwarding headers the proxy sets from the
+ * connection (so a client cannot forge them), Expect (the server already
+ * answered 100-continue) and Proxy, which CGI backends would read as
+ * HTTP_PROXY (httpoxy).
+ */
+const notForwarded = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip', 'expect', 'proxy']);
 
 export interface RequestTarget {
   /** Lower case, without port or trailing dot; '' when the request has no Host. */
@@ -86,10 +90,10 @@ export function clientAddress(remoteAddress: string | undefined): string {
 /**
  * The upstream request headers from the client's raw headers (a flat
  * name, value list): hop-by-hop headers, the ones the Connection header
- * names, HTTP/2 pseudo-headers and Expect are dropped (the server answered
- * 100-continue itself), Host is kept as sent, HTTP/2's split Cookie headers
- * are joined, and X-Forwarded-For/-Proto/-Host/-Port and X-Real-IP are set
- * from the connection. Like ingress-nginx without use-forwarded-headers,
+ * names, HTTP/2 pseudo-headers and the notForwarded ones are dropped, Host
+ * is kept as sent, HTTP/2's split Cookie headers are joined, and
+ * X-Forwarded-For/-Proto/-Host/-Port and X-Real-IP are set from the
+ * connection. Like ingress-nginx without use-forwarded-headers,
  * X-Forwarded-For is the client address alone, never a client-supplied chain.
  */
 export function upstreamHeaders(rawHeaders: readonly string[], authority: string, forwarded: ForwardedFor, upgrade?: string): string[] {
@@ -101,7 +105,7 @@ export function upstreamHeaders(rawHeaders: readonly string[], authority: string
     const name = rawHeaders[index] as string;
     const value = rawHeaders[index + 1] as string;
     const lower = name.toLowerCase();
-    if (lower.charCodeAt(0) === 58 /* ":" */ || lower === 'expect' || forwardedByProxy.has(lower)) continue;
+    if (lower.charCodeAt(0) === 58 /* ":" */ || notForwarded.has(lower)) continue;
     if (hopByHop.has(lower)) {
       if (lower === 'connection') for (const token of value.split(',')) (connectionTokens ??= new Set()).add(token.trim().toLowerCase());
       continue;

@@ -20,6 +20,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from '
 import type { Http2ServerRequest } from 'node:http2';
 import { Readable, type Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { KplaneError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { clientAddress, cookieValue, requestTarget, responseHeaders, upstreamHeaders, type RequestTarget } from './forwarding.ts';
 import type { IngressMetrics } from './metrics.ts';
@@ -49,8 +50,11 @@ const maxTries = 3;
 const retryable = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 const timeouts = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
 
-export class BodyTooLargeError extends Error {
-  readonly code = 'KPLANE_INGRESS_BODY_TOO_LARGE';
+/** A request body longer than its route's proxy-body-size; answered 413. */
+export class BodyTooLargeError extends KplaneError {
+  constructor(maxBytes: number) {
+    super('KPLANE_INGRESS_BODY_TOO_LARGE', `request body exceeds ${maxBytes} bytes`);
+  }
 }
 
 export interface ProxyOptions {
@@ -72,6 +76,15 @@ export type RouteDecision =
   | { kind: 'routed'; request: RoutedRequest }
   | { kind: 'answer'; status: number; host: string; headers?: Record<string, string> };
 
+/**
+ * After a 413 the rest of the body stays unread, so an HTTP/1.1 connection
+ * cannot carry another request. HTTP/2 resets just the stream, and forbids
+ * the Connection header.
+ */
+function closeAfter(req: ClientRequest): Record<string, string> {
+  return 'stream' in req ? {} : { connection: 'close' };
+}
+
 function errorCode(error: unknown): string {
   return (error as { code?: unknown })?.code === undefined ? '' : String((error as { code: unknown }).code);
 }
@@ -80,7 +93,7 @@ async function* limitBody(body: AsyncIterable<Buffer>, maxBytes: number): AsyncG
   let seen = 0;
   for await (const chunk of body) {
     seen += chunk.length;
-    if (seen > maxBytes) throw new BodyTooLargeError(`request body exceeds ${maxBytes} bytes`);
+    if (seen > maxBytes) throw new BodyTooLargeError(maxBytes);
     yield chunk;
   }
 }
@@ -121,14 +134,14 @@ export class IngressProxy {
   }
 
   /** The endpoint for a request: the one its affinity cookie names when still ready, else the next in turn. */
-  chooseEndpoint(route: Route, cookieHeader: string | undefined, tried?: ReadonlySet<string>): Endpoint | undefined {
+  chooseEndpoint(route: Route, cookieHeader: string | undefined): Endpoint | undefined {
     const affinity = route.settings.affinity;
-    if (affinity && !tried) {
+    if (affinity) {
       const id = cookieValue(cookieHeader, affinity.cookieName);
       const pinned = id === undefined ? undefined : route.backend.endpoints.find((endpoint) => endpoint.id === id);
       if (pinned) return pinned;
     }
-    return this.upstreams.pick(route.backend, tried);
+    return this.upstreams.pick(route.backend);
   }
 
   handleRequest(req: ClientRequest, res: ClientResponse, secure: boolean): void {
@@ -142,8 +155,7 @@ export class IngressProxy {
     const maxBytes = route.settings.maxBodyBytes;
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > maxBytes) {
-      // The body stays unread, so the connection cannot carry another request.
-      this.answer(res, 413, route.host || '_', { connection: 'close' });
+      this.answer(res, 413, route.host || '_', closeAfter(req));
       return;
     }
     const endpoint = this.chooseEndpoint(route, req.headers.cookie);
@@ -289,7 +301,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (error instanceof BodyTooLargeError) {
-      this.#proxy.answer(res, 413, route.host || '_', { connection: 'close' });
+      this.#proxy.answer(res, 413, route.host || '_', closeAfter(this.#req));
       return;
     }
     const timedOut = timeouts.has(code);

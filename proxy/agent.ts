@@ -67,7 +67,14 @@ export async function runProxy(options: ProxyOptions, context: AgentContext): Pr
   const nodePortListen = nodePortAddresses(options.nodePortAddresses, localInterfaceAddresses()) ?? ['0.0.0.0'];
   const serviceHealth = options.dryRun ? undefined : new ServiceHealthServers({ addresses: nodePortListen, proxyHealthy: () => health.status().healthy, logger });
   const proxier = new Proxier(
-    { nodeName: options.nodeName, clusterCidr: options.clusterCidr, nodePortCidrs: options.nodePortAddresses, masqueradeMark: options.masqueradeMark, fullSyncPeriodMs: options.fullSyncPeriodMs },
+    {
+      nodeName: options.nodeName,
+      clusterCidr: options.clusterCidr,
+      nodePortCidrs: options.nodePortAddresses,
+      masqueradeMark: options.masqueradeMark,
+      fullSyncPeriodMs: options.fullSyncPeriodMs,
+      canaryCheckPeriodMs: options.syncPeriodMs,
+    },
     { run, metrics, health, logger, interfaces: localInterfaceAddresses, ...(serviceHealth ? { serviceHealth } : {}) },
   );
   const loop = new SyncLoop((reason) => proxier.sync(reason), {

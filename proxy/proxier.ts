@@ -5,7 +5,8 @@
  * need the rules in place (stale UDP conntrack entries, health, metrics).
  *
  * A sync is full at start, after any failure, when the canary chain has
- * vanished (someone flushed the tables), and once per full-sync period;
+ * vanished (someone flushed the tables; checked once per sync period), and
+ * once per full-sync period;
  * otherwise it rewrites only the top-level chains and the chains of the
  * services that changed. When a restore fails the kernel keeps the last
  * good rules; the failure is counted and logged with the lines around the
@@ -37,6 +38,8 @@ export interface ProxierConfig {
   readonly nodePortCidrs: readonly string[];
   readonly masqueradeMark: string;
   readonly fullSyncPeriodMs: number;
+  /** How often a sync first checks that the canary chain is still there (the sync period). */
+  readonly canaryCheckPeriodMs: number;
 }
 
 export interface ProxierDeps {
@@ -68,6 +71,8 @@ export class Proxier {
   #triggerTimes: number[] = [];
   #needFullSync = true;
   #lastFullSyncAt = Number.NEGATIVE_INFINITY;
+  /** A full sync plants the canary, so it counts as a check. */
+  #lastCanaryCheckAt = Number.NEGATIVE_INFINITY;
   #activeNatChains: ReadonlySet<string> = new Set();
   /** The filter table of the last successful sync, put back when a later payload fails half-way. */
   #lastGoodFilter: string | undefined;
@@ -162,9 +167,13 @@ export class Proxier {
     let full = this.#needFullSync || started - this.#lastFullSyncAt >= this.#config.fullSyncPeriodMs;
     let result: RenderResult;
     try {
-      if (!full && reason === 'periodic' && !(await this.#canaryPresent())) {
-        logger.warn({ chain: chains.canary }, 'canary chain is gone (tables flushed?); doing a full sync');
-        full = true;
+      // Checked by time, not only on periodic syncs: a steady stream of changes must not postpone it.
+      if (!full && started - this.#lastCanaryCheckAt >= this.#config.canaryCheckPeriodMs) {
+        this.#lastCanaryCheckAt = started;
+        if (!(await this.#canaryPresent())) {
+          logger.warn({ chain: chains.canary }, 'canary chain is gone (tables flushed?); doing a full sync');
+          full = true;
+        }
       }
       if (full) {
         const kernel = await this.#readKernel();
@@ -191,7 +200,7 @@ export class Proxier {
     this.#activeNatChains = result.activeNatChains;
     this.#lastGoodFilter = result.filterTable;
     this.#needFullSync = false;
-    if (full) this.#lastFullSyncAt = started;
+    if (full) this.#lastFullSyncAt = this.#lastCanaryCheckAt = started;
     this.#changedServices.clear();
     const finished = this.#now();
     const seconds = (finished - started) / 1000;

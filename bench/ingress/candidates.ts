@@ -194,4 +194,3 @@ if (name === 'kplane') {
   make().listen(port, '127.0.0.1');
 }
 process.on('SIGTERM', () => process.exit(0));
-process.on('SIGINT', () => process.exit(0));

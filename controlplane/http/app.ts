@@ -2,7 +2,7 @@
  * The fastify application of the API store: discovery, OpenAPI, health and
  * the resource routes, with every error answered as a Kubernetes Status.
  */
-import { fastify, type FastifyReply, type FastifyServerFactory } from 'fastify';
+import { fastify, LogController, type FastifyReply, type FastifyServerFactory } from 'fastify';
 import type { Logger } from '../../common/logger.ts';
 import { ApiError, errors } from '../api/status.ts';
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, versionInfo } from '../api/discovery.ts';
@@ -26,7 +26,7 @@ function fastifyErrorStatus(error: { code?: string; statusCode?: number; message
 export function createApp(context: HandlerContext, logger: Logger, serverFactory?: FastifyServerFactory) {
   const app = fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxRequestBodyBytes,
     // Watches stay open for many minutes; the watch itself decides when to end.
     requestTimeout: 0,

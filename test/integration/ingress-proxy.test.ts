@@ -287,6 +287,22 @@ describe('ingress data plane', () => {
     }
   });
 
+  test('HTTP/2 requests past proxy-body-size get 413 as well', async () => {
+    running.proxy.setTable(table([site({ 'kplane.io/proxy-body-size': '1k' })], [serviceOf('web', [a])]));
+    const session = http2Connect(`https://127.0.0.1:${running.https}`, { servername: 'a.test', rejectUnauthorized: false });
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':method': 'POST', ':path': '/', ':authority': 'a.test', 'content-length': '2048' });
+        stream.on('response', (headers) => resolve(Number(headers[':status'])));
+        stream.on('error', reject);
+        stream.end(Buffer.alloc(2048, 'x'));
+      });
+      expect(status).toBe(413);
+    } finally {
+      session.close();
+    }
+  });
+
   test('metrics count requests by host and status', async () => {
     running.proxy.setTable(table([site()], [serviceOf('web', [a])]));
     const before = await metricValue(running.metrics, 'kplane_ingress_requests_total', { host: 'a.test', status: '200' });

@@ -98,7 +98,7 @@ describe.skipIf(skip)(`iptables edge in a network namespace${skip ? ` (skipped: 
       run(file, args, breakNat && file === 'iptables-restore' && options.input?.includes('*nat') ? { input: options.input.replace(/COMMIT\n$/, '-A KPLANE-SERVICES -d 10.0.0.300 -j ACCEPT\nCOMMIT\n') } : options);
     const metrics = new ProxyMetrics();
     const proxier = new Proxier(
-      { nodeName: NODE_NAME, clusterCidr: CLUSTER_CIDR, nodePortCidrs: [], masqueradeMark: '0x4000', fullSyncPeriodMs: 3_600_000 },
+      { nodeName: NODE_NAME, clusterCidr: CLUSTER_CIDR, nodePortCidrs: [], masqueradeMark: '0x4000', fullSyncPeriodMs: 3_600_000, canaryCheckPeriodMs: 30_000 },
       { run: maybeBroken, metrics, health: new ProxyHealth({ healthTimeoutMs: 60_000 }), logger: silentLogger(), interfaces: () => [], now: () => now },
     );
     const svc1Slice = (ip: string): EndpointSlice =>
@@ -156,10 +156,11 @@ describe.skipIf(skip)(`iptables edge in a network namespace${skip ? ` (skipped: 
       expect(kplaneState(await save())['nat']?.chains).toHaveProperty('KPLANE-SVC-4SW47YFZTEDKD3PK');
     });
 
-    test('a periodic sync puts back a canary someone removed, with a full sync', async () => {
+    test('the next sync after the check period puts back a canary someone removed, with a full sync', async () => {
       const result = await run('iptables', ['-t', 'mangle', '-X', 'KPLANE-PROXY-CANARY']);
       expect(result.exitCode).toBe(0);
       expect(kplaneState(await save())['mangle']).toBeUndefined();
+      now += 30_000;
       expect(await proxier.sync('periodic')).toBe(true);
       expect(Object.keys(kplaneState(await save())['mangle']?.chains ?? {})).toEqual(['KPLANE-PROXY-CANARY']);
     });

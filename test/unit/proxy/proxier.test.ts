@@ -18,7 +18,7 @@ function setup(options: { fullSyncPeriodMs?: number } = {}) {
   const health = new ProxyHealth({ healthTimeoutMs: 60_000, now: () => now });
   const healthChecks: [ReadonlyMap<string, number>, ReadonlyMap<string, number>][] = [];
   const proxier = new Proxier(
-    { nodeName: NODE_NAME, clusterCidr: CLUSTER_CIDR, nodePortCidrs: [], masqueradeMark: '0x4000', fullSyncPeriodMs: options.fullSyncPeriodMs ?? 3_600_000 },
+    { nodeName: NODE_NAME, clusterCidr: CLUSTER_CIDR, nodePortCidrs: [], masqueradeMark: '0x4000', fullSyncPeriodMs: options.fullSyncPeriodMs ?? 3_600_000, canaryCheckPeriodMs: 30_000 },
     {
       run: runner.run,
       metrics,
@@ -129,16 +129,24 @@ describe('Proxier.sync', () => {
     expect(await value(metrics.restoreFailures)).toBe(1);
   });
 
-  test('a periodic sync checks the canary; a missing canary forces a full sync', async () => {
-    const { runner, proxier } = setup();
+  test('once per sync period a sync checks the canary first; a missing canary forces a full sync', async () => {
+    const { runner, proxier, advance } = setup();
     seed(proxier, [web], [webSlice('10.180.0.1')]);
     await proxier.sync('change');
     runner.clear();
+    advance(29_000);
     await proxier.sync('periodic');
+    expect(programs(runner.calls)).toEqual(['iptables-restore']);
+
+    advance(1_000);
+    runner.clear();
+    // Any sync does the check when it is due, not only periodic ones.
+    await proxier.sync('change');
     expect(programs(runner.calls)).toEqual(['iptables', 'iptables', 'iptables', 'iptables-restore']);
     expect(restores(runner)[0]).not.toContain('*mangle');
 
     runner.respond((call) => (call.file === 'iptables' && call.args.includes('nat') ? { exitCode: 1, stdout: '', stderr: 'iptables: No chain/target/match by that name.\n' } : undefined));
+    advance(30_000);
     runner.clear();
     expect(await proxier.sync('periodic')).toBe(true);
     expect(programs(runner.calls)).toEqual(['iptables', 'iptables', 'iptables-save', 'iptables-restore']);
