@@ -3,23 +3,13 @@
  * kube-public namespaces, and the default/kubernetes Service on the first
  * address of the service CIDR (where in-cluster clients look for the API).
  */
-import { Address4, Address6 } from 'ip-address';
+import { IpRange } from './allocators/ip-range.ts';
 import { findResource, type ResourceInfo } from './api/resources.ts';
 import { ApiError } from './api/status.ts';
 import type { KubeObject } from './api/types.ts';
 import type { Registry } from './registry/store.ts';
 
 export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-/** The first usable address of a CIDR: the network address plus one. */
-export function firstServiceAddress(cidr: string): string {
-  if (Address4.isValid(cidr)) {
-    const network = new Address4(cidr).startAddress().bigInt();
-    return Address4.fromBigInt(network + 1n).correctForm();
-  }
-  const network = new Address6(cidr).startAddress().bigInt();
-  return Address6.fromBigInt(network + 1n).correctForm();
-}
 
 async function createIfMissing(registry: Registry, info: ResourceInfo, namespace: string | undefined, object: KubeObject): Promise<void> {
   try {
@@ -41,7 +31,7 @@ export async function bootstrap(registry: Registry, serviceCidr: string): Promis
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: {
       type: 'ClusterIP',
-      clusterIP: firstServiceAddress(serviceCidr),
+      clusterIP: new IpRange(serviceCidr).first,
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
       sessionAffinity: 'None',
     },

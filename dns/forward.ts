@@ -22,7 +22,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { Packet, type Resource } from 'dns2';
 import { canonicalIp } from './ip.ts';
-import { nameKey, type Encoded } from './packet.ts';
+import { nameKey, ownBuffer, type Encoded } from './packet.ts';
 import { Rcode, rcodeName, RRClass, RRType } from './rr.ts';
 
 export interface Upstream {
@@ -202,7 +202,7 @@ export function storedReply(reply: Buffer, question: WireQuestion, options: Pick
   const ttl = negative ? Math.min(negativeTtl, options.maxNegativeTtl) : Math.min(answerTtl, options.maxTtl);
   const lifetime = Math.max(options.minTtl, Number.isFinite(ttl) ? ttl : 0);
   const cut = kept === 0 ? questionEnd : (ends[kept - 1] as number);
-  const bytes = Buffer.from(reply.subarray(0, cut));
+  const bytes = ownBuffer(reply.subarray(0, cut));
   const answers = Math.min(kept, counts[0]);
   const authority = Math.min(kept - answers, counts[1]);
   const kept3: [number, number, number] = [answers, authority, kept - answers - authority];

@@ -190,6 +190,17 @@ export interface Encoded {
   ttls?: { offsets: number[]; values: number[] };
 }
 
+/**
+ * A copy with its own memory. Small buffers are slices of shared 8 KiB
+ * pool slabs, and one cached slice keeps its whole slab alive; answers
+ * live long, so they get exactly their size.
+ */
+export function ownBuffer(bytes: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(own);
+  return own;
+}
+
 type Dns2Writer = Writer & { names: Map<string, number>; byteLength(): number };
 
 function dns2Record(record: ResourceRecord): Resource {
@@ -254,7 +265,7 @@ export function encodeResponse(query: Query, response: Response, zoneLabels: num
   write(response.authority.map(dns2Record), true);
   write(response.additional.map(dns2Record), true);
   return {
-    bytes: writer.toBuffer(),
+    bytes: ownBuffer(writer.toBuffer()),
     questionEnd: query.questionEnd,
     ends,
     counts,

@@ -9,17 +9,19 @@
  *    alternating: cluster service names (A), their AAAA (no data), headless
  *    names (3 records) and missing names (NXDOMAIN).
  * 4. Memory of kplane dns at that size, and how long a change made through
- *    the API takes to show in answers (create → answer, delete → NXDOMAIN).
+ *    the API takes to show in answers (create → answer, delete → NXDOMAIN),
+ *    asked from 16 client sockets at once so every worker is seen.
  *
  *   node --disable-warning=ExperimentalWarning bench/dns/dnsperf.bench.ts
  *
  * Knobs (env): SERVICES (10000), HEADLESS (100), DURATION seconds per run (10),
  * ROUNDS (2), CLIENTS dnsperf sockets (8), OUTSTANDING queries (500),
- * WORKERS kplane serving threads (2), KNOT_WORKERS (2), CHANGES (20).
+ * WORKERS kplane serving threads, a list (2,1), KNOT_WORKERS (2), CHANGES (20).
  * Prints a table and writes bench/dns/results.json.
  */
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EndpointSlice, Service } from '../../controlplane/api/types.ts';
@@ -30,8 +32,9 @@ import { Records, slimService, slimSlice } from '../../dns/records.ts';
 import { RRType, zoneLine } from '../../dns/rr.ts';
 import { startApiServerProcess, tempDir } from '../../test/integration/helpers/apiserver-process.ts';
 import { eventually, startDnsProcess } from '../../test/unit/dns/dns-process.ts';
-import { makeNamespace, makeService, makeSlice } from '../../test/unit/dns/fixtures.ts';
-import { decodeReply, queryBytes, udpExchange } from '../../test/unit/dns/wire-client.ts';
+import { makeService } from '../../test/unit/dns/fixtures.ts';
+import { queryBytes, udpExchange } from '../../test/unit/dns/wire-client.ts';
+import { freePort, namespace, percentile, populate, random, rssMiB, visibility, zone } from './cluster.ts';
 
 const knob = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const services = knob('SERVICES', 10_000);
@@ -40,42 +43,10 @@ const duration = knob('DURATION', 10);
 const rounds = knob('ROUNDS', 2);
 const clients = knob('CLIENTS', 8);
 const outstanding = knob('OUTSTANDING', 500);
-const workers = knob('WORKERS', 2);
+/** Serving-thread counts to run kplane dns with, each a separate server in the same run; the first is the headline. */
+const workerCounts = (process.env['WORKERS'] ?? '2,1').split(',').map(Number);
 const knotWorkers = knob('KNOT_WORKERS', 2);
 const changes = knob('CHANGES', 20);
-const zone = 'cluster.local';
-const namespace = 'bench';
-
-/** mulberry32, seeded: the same query file every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  }));
-}
-
-async function populate(client: HttpApiClient): Promise<void> {
-  await client.create(refs.namespaces, makeNamespace(namespace));
-  await inParallel(Array.from({ length: services }, (_, index) => index), 32, (index) =>
-    client.create(refs.services, makeService(namespace, `svc-${index}`, { type: 'ClusterIP', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] })),
-  );
-  await inParallel(Array.from({ length: headless }, (_, index) => index), 32, async (index) => {
-    await client.create(refs.services, makeService(namespace, `hdl-${index}`, { clusterIP: 'None', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }));
-    const ips = [1, 2, 3].map((host) => ({ ip: `10.244.${Math.floor(index / 80)}.${(index % 80) * 3 + host}` }));
-    await client.create(refs.endpointslices, makeSlice(namespace, `hdl-${index}`, `hdl-${index}-a`, 'IPv4', ips));
-  });
-}
 
 /** The zone knotd serves: every name's A records as kplane would answer them, plus SOA, NS and glue. */
 async function zoneFile(client: HttpApiClient): Promise<string> {
@@ -134,38 +105,6 @@ async function dnsperf(port: number, file: string): Promise<PerfResult> {
   return { qps: number('Queries per second'), sent: number('Queries sent'), lost: number('Queries lost'), latencyMs: number('Average Latency \\(s\\)') * 1000 };
 }
 
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:')) ?? '';
-  return Number(/(\d+)/.exec(line)?.[1] ?? 0) / 1024;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-/** Milliseconds from the API write's start until the DNS answer satisfies `done` (polled every millisecond or so). */
-async function visibility(port: number, name: string, write: () => Promise<unknown>, done: (rcode: number, answers: number) => boolean): Promise<number> {
-  const started = performance.now();
-  await write();
-  for (;;) {
-    const reply = decodeReply(await udpExchange(port, queryBytes({ name, type: RRType.A })));
-    if (done(reply.rcode, reply.answer.length)) return performance.now() - started;
-    if (performance.now() - started > 10_000) throw new Error(`${name} did not change within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
 async function main(): Promise<void> {
   const dir = tempDir('kplane-dns-bench-');
   const stops: (() => Promise<unknown>)[] = [];
@@ -175,7 +114,7 @@ async function main(): Promise<void> {
     const client = createHttpClient({ server: api.url });
     stops.push(() => client.close());
     const populateStarted = performance.now();
-    await populate(client);
+    await populate(client, services, headless);
     console.log(`created ${services} services and ${headless} headless services in ${((performance.now() - populateStarted) / 1000).toFixed(1)} s`);
 
     const queries = join(dir.path, 'queries.txt');
@@ -211,62 +150,81 @@ async function main(): Promise<void> {
     });
     await eventually(async () => ((await udpExchange(knotPort, queryBytes({ name: zone, type: RRType.SOA }), 200)).length > 0 ? true : undefined), 20_000, 'knotd');
 
-    const dnsPort = await freePort();
-    const syncStarted = performance.now();
-    const dns = await startDnsProcess(['--server', api.url, '--listen', `127.0.0.1:${dnsPort}`, '--upstream', '127.0.0.1:9', '--workers', String(workers)]);
-    stops.push(() => dns.stop());
-    await eventually(async () => ((await fetch(`http://${dns.ready}/ready`)).status === 200 ? true : undefined), 60_000, 'kplane dns /ready');
-    const syncSeconds = (performance.now() - syncStarted) / 1000;
-    const pid = dns.child.pid as number;
-    const rssSynced = rssMiB(pid);
+    const kplanes: { server: string; workers: number; port: number; pid: number; syncSeconds: number; rssSynced: number }[] = [];
+    for (const workers of workerCounts) {
+      const port = await freePort();
+      const syncStarted = performance.now();
+      const dns = await startDnsProcess(['--server', api.url, '--listen', `127.0.0.1:${port}`, '--upstream', '127.0.0.1:9', '--workers', String(workers)]);
+      stops.push(() => dns.stop());
+      await eventually(async () => ((await fetch(`http://${dns.ready}/ready`)).status === 200 ? true : undefined), 60_000, 'kplane dns /ready');
+      const syncSeconds = (performance.now() - syncStarted) / 1000;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const pid = dns.child.pid as number;
+      kplanes.push({ server: `kplane dns ×${workers}`, workers, port, pid, syncSeconds, rssSynced: rssMiB(pid) });
+    }
+    const headline = kplanes[0];
+    if (!headline) throw new Error('WORKERS names no kplane dns to run');
 
     const runs: { server: string; round: number; result: PerfResult }[] = [];
     for (let round = 1; round <= rounds; round++) {
-      for (const [server, port] of [['knotd', knotPort], ['kplane dns', dnsPort]] as const) {
+      for (const { server, port } of [{ server: 'knotd', port: knotPort }, ...kplanes]) {
         const result = await dnsperf(port, queries);
         runs.push({ server, round, result });
-        console.log(`round ${round} ${server.padEnd(10)} ${result.qps.toFixed(0).padStart(8)} qps  lost ${result.lost}  avg ${result.latencyMs.toFixed(2)} ms`);
+        console.log(`round ${round} ${server.padEnd(15)} ${result.qps.toFixed(0).padStart(8)} qps  lost ${result.lost}  avg ${result.latencyMs.toFixed(2)} ms`);
       }
     }
-    const rssLoaded = rssMiB(pid);
 
     const created: number[] = [];
     const deleted: number[] = [];
     for (let index = 0; index < changes; index++) {
       const name = `chg-${index}`;
       const fqdn = `${name}.${namespace}.svc.${zone}`;
-      created.push(await visibility(dnsPort, fqdn, () => client.create(refs.services, makeService(namespace, name, { type: 'ClusterIP', ports: [{ name: 'http', port: 80 }] })), (_rcode, answers) => answers > 0));
-      deleted.push(await visibility(dnsPort, fqdn, () => client.delete({ ...refs.services, namespace }, name), (rcode) => rcode === 3));
+      const service = makeService(namespace, name, { type: 'ClusterIP', ports: [{ name: 'http', port: 80 }] });
+      created.push(await visibility(headline.port, fqdn, 16, () => client.create(refs.services, service), (_rcode, answers) => answers > 0));
+      deleted.push(await visibility(headline.port, fqdn, 16, () => client.delete({ ...refs.services, namespace }, name), (rcode) => rcode === 3));
     }
 
     const best = (server: string) => Math.max(...runs.filter((run) => run.server === server).map((run) => run.result.qps));
     const lost = (server: string) => runs.filter((run) => run.server === server).reduce((sum, run) => sum + run.result.lost, 0);
     const summary = {
       date: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).availableParallelism() },
-      knobs: { services, headless, duration, rounds, clients, outstanding, workers, knotWorkers, changes },
-      qps: { knotd: best('knotd'), kplane: best('kplane dns'), ratio: best('kplane dns') / best('knotd') },
-      lost: { knotd: lost('knotd'), kplane: lost('kplane dns') },
+      machine: { cpus: availableParallelism() },
+      knobs: { services, headless, duration, rounds, clients, outstanding, workerCounts, knotWorkers, changes },
+      servers: [
+        { server: 'knotd', bestQps: best('knotd'), ratio: 1, lost: lost('knotd') },
+        ...kplanes.map((kplane) => ({
+          server: kplane.server,
+          bestQps: best(kplane.server),
+          ratio: best(kplane.server) / best('knotd'),
+          lost: lost(kplane.server),
+          rssMiBSynced: kplane.rssSynced,
+          rssMiBAfterLoad: rssMiB(kplane.pid),
+          syncSeconds: kplane.syncSeconds,
+        })),
+      ],
       runs,
-      memory: { rssMiBSynced: rssSynced, rssMiBAfterLoad: rssLoaded, coreDnsFormulaMB: (services + headless) / 1000 + 54 },
-      syncSeconds,
+      coreDnsFormulaMB: (services + headless) / 1000 + 54,
       changeVisibilityMs: {
+        server: headline.server,
         create: { p50: percentile(created, 50), p95: percentile(created, 95), max: Math.max(...created) },
         delete: { p50: percentile(deleted, 50), p95: percentile(deleted, 95), max: Math.max(...deleted) },
       },
     };
     writeFileSync(join(import.meta.dirname, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    const row = (cells: string[]) => console.log(cells.map((cell, index) => (index === 0 ? cell.padEnd(34) : cell.padStart(12))).join(''));
+    const row = (cells: string[]) => console.log(cells.map((cell, index) => (index === 0 ? cell.padEnd(16) : cell.padStart(14))).join(''));
     console.log('');
-    row(['', 'knotd', 'kplane dns', 'ratio']);
-    row(['best QPS (cluster names)', summary.qps.knotd.toFixed(0), summary.qps.kplane.toFixed(0), summary.qps.ratio.toFixed(2)]);
-    row(['queries lost (all runs)', String(summary.lost.knotd), String(summary.lost.kplane), '']);
+    row(['server', 'best QPS', 'vs knotd', 'lost (all)', 'RSS synced', 'RSS loaded']);
+    for (const server of summary.servers) {
+      const memory = 'rssMiBSynced' in server ? [`${server.rssMiBSynced.toFixed(0)} MiB`, `${server.rssMiBAfterLoad.toFixed(0)} MiB`] : ['', ''];
+      row([server.server, server.bestQps.toFixed(0), server.ratio.toFixed(2), String(server.lost), ...memory]);
+    }
     console.log('');
-    console.log(`kplane dns memory at ${services + headless} services: ${rssSynced.toFixed(0)} MiB RSS synced, ${rssLoaded.toFixed(0)} MiB after load (${workers} workers; CoreDNS's sizing formula gives ${summary.memory.coreDnsFormulaMB.toFixed(0)} MB)`);
-    console.log(`first sync of ${services + headless} services: ${syncSeconds.toFixed(1)} s from start to /ready`);
+    console.log(`${services + headless} services; CoreDNS's sizing formula (Pods+Services)/1000+54 gives ${summary.coreDnsFormulaMB.toFixed(0)} MB`);
+    console.log(`first sync to /ready: ${kplanes.map((kplane) => `${kplane.server} ${kplane.syncSeconds.toFixed(1)} s`).join(', ')}`);
+    const visible = summary.changeVisibilityMs;
     console.log(
-      `change → answer (ms, ${changes} each): create p50 ${summary.changeVisibilityMs.create.p50.toFixed(1)} p95 ${summary.changeVisibilityMs.create.p95.toFixed(1)} max ${summary.changeVisibilityMs.create.max.toFixed(1)};` +
-        ` delete p50 ${summary.changeVisibilityMs.delete.p50.toFixed(1)} p95 ${summary.changeVisibilityMs.delete.p95.toFixed(1)} max ${summary.changeVisibilityMs.delete.max.toFixed(1)}`,
+      `change → every worker answers (${headline.server}, ${changes} each, ms): create p50 ${visible.create.p50.toFixed(1)} p95 ${visible.create.p95.toFixed(1)} max ${visible.create.max.toFixed(1)};` +
+        ` delete → NXDOMAIN p50 ${visible.delete.p50.toFixed(1)} p95 ${visible.delete.p95.toFixed(1)} max ${visible.delete.max.toFixed(1)}`,
     );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
