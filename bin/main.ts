@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<Command<FlagSpec>>> = {
   dns: async () => (await import('../dns/cli.ts')).dnsCommand as unknown as Command<FlagSpec>,
   ingress: async () => (await import('../ingress/cli.ts')).ingressCommand as unknown as Command<FlagSpec>,
   proxy: async () => (await import('../proxy/cli.ts')).proxyCommand as unknown as Command<FlagSpec>,
+  up: async () => (await import('../launcher/up.ts')).upCommand as unknown as Command<FlagSpec>,
 };
 
 function usage(): string {

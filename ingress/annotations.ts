@@ -8,7 +8,7 @@
 import type { Ingress } from '../controlplane/api/types.ts';
 import { parseDuration } from './durations.ts';
 
-export const annotationPrefixes = ['kplane.io/', 'nginx.ingress.kubernetes.io/'] as const;
+const annotationPrefixes = ['kplane.io/', 'nginx.ingress.kubernetes.io/'] as const;
 
 export interface Affinity {
   cookieName: string;

@@ -219,7 +219,7 @@ interface ServerDraft {
 }
 
 /** Hosts with TLS: the hosts of each spec.tls entry, or, for an entry without hosts, every rule host of its Ingress. */
-export function tlsHosts(ingresses: readonly Ingress[]): Set<string> {
+function tlsHosts(ingresses: readonly Ingress[]): Set<string> {
   const hosts = new Set<string>();
   for (const ingress of ingresses) {
     for (const entry of ingress.spec?.tls ?? []) {
@@ -371,7 +371,7 @@ function matches(route: Route, path: string): boolean {
 }
 
 /** The server a Host (lower case, without port) selects. */
-export function selectServer(table: RouteTable, host: string): Server {
+function selectServer(table: RouteTable, host: string): Server {
   const found = table.exact.get(host);
   if (found) return found;
   const dot = host.indexOf('.');

@@ -5,7 +5,7 @@
  * Slow clients are bounded by Node's own timers: --client-header-timeout
  * (headersTimeout, answered 408), --client-request-timeout (the whole
  * request, body included) and --client-idle-timeout (keep-alive idle, and
- * the idle limit of HTTP/2 sessions). Malformed requests get 400, oversized
+ * HTTP/2 sessions without an open stream). Malformed requests get 400, oversized
  * headers 431, from the parser before they reach the proxy.
  *
  * close() drains: it stops accepting, closes idle keep-alive connections as
@@ -126,7 +126,6 @@ export async function startListeners(options: ListenerOptions, deps: ListenerDep
     tlsSockets.add(socket);
     socket.once('close', () => tlsSockets.delete(socket));
   });
-  https.setTimeout(options.clientIdleTimeoutMs);
   https.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     track(socket);
     proxy.handleUpgrade(req, socket, head, true);
@@ -135,6 +134,15 @@ export async function startListeners(options: ListenerOptions, deps: ListenerDep
   https.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    let streams = 0;
+    session.on('stream', (stream: Duplex) => {
+      streams += 1;
+      stream.once('close', () => (streams -= 1));
+    });
+    // Idle means no open stream: one waiting on a slow backend is for proxy-read-timeout to judge.
+    session.setTimeout(options.clientIdleTimeoutMs, () => {
+      if (streams === 0) session.close();
+    });
   });
   // Failed handshakes (scanners, clients that reject the certificate) are routine; the socket is already gone.
   https.on('tlsClientError', (_error: Error, socket: Socket) => socket.destroy());

@@ -32,7 +32,7 @@ const now = Date.now();
 const generated = selfSignedCertificate({ commonName: 'test', dnsNames: ['ingress.local'], notBefore: new Date(now - 3600_000), notAfter: new Date(now + 86400_000) });
 const fallback = certificateFromPem('self-signed', generated.cert, generated.key);
 
-async function startProxy(timeouts: { header?: number; request?: number } = {}): Promise<Running> {
+async function startProxy(timeouts: { header?: number; request?: number; idle?: number } = {}): Promise<Running> {
   const metrics = new IngressMetrics();
   let httpsPort = 443;
   const proxy = new IngressProxy({ logger: silentLogger(), metrics, httpsPort: () => httpsPort });
@@ -43,7 +43,7 @@ async function startProxy(timeouts: { header?: number; request?: number } = {}):
       httpsListen: { host: '127.0.0.1', port: 0 },
       clientHeaderTimeoutMs: timeouts.header ?? 60_000,
       clientRequestTimeoutMs: timeouts.request ?? 300_000,
-      clientIdleTimeoutMs: 75_000,
+      clientIdleTimeoutMs: timeouts.idle ?? 75_000,
     },
     { proxy, sni, metrics, logger: silentLogger() },
   );
@@ -313,13 +313,53 @@ describe('ingress data plane', () => {
   });
 });
 
-describe('slow clients', () => {
+describe('slow and idle clients', () => {
+  let backend: Backend;
+  let running: Running;
+  beforeAll(async () => {
+    backend = await startBackend('slow-clients');
+    running = await startProxy({ header: 300, request: 600, idle: 300 });
+    running.proxy.setTable(table([site()], [serviceOf('web', [backend])]));
+  });
+  afterAll(async () => {
+    await running?.listeners.close(500);
+    await running?.proxy.upstreams.destroy();
+    await backend?.close();
+  });
+
   test('a client that does not finish its headers in time gets 408', async () => {
-    const running = await startProxy({ header: 300, request: 600 });
-    try {
-      expect(await raw(running.http, 'GET / HTTP/1.1\r\nHost: a.test\r\n')).toMatch(/^HTTP\/1\.1 408 /);
-    } finally {
-      await running.listeners.close(500);
-    }
+    expect(await raw(running.http, 'GET / HTTP/1.1\r\nHost: a.test\r\n')).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  test('a client that does not finish its body in time gets 408; the backend never sees a whole request', async () => {
+    const seenBefore = backend.seen.length;
+    expect(await raw(running.http, 'POST /slow/1 HTTP/1.1\r\nHost: a.test\r\nContent-Length: 10\r\n\r\nabc')).toMatch(/^HTTP\/1\.1 408 /);
+    expect(backend.seen.length).toBe(seenBefore);
+  });
+
+  test('an HTTP/2 session without open streams is closed after --client-idle-timeout', async () => {
+    const session = http2Connect(`https://127.0.0.1:${running.https}`, { servername: 'a.test', rejectUnauthorized: false });
+    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+    const status = await new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':path': '/', ':authority': 'a.test' });
+      stream.on('response', (headers) => resolve(Number(headers[':status'])));
+      stream.on('error', reject);
+      stream.resume();
+      stream.end();
+    });
+    expect(status).toBe(200);
+    await closed;
+    expect(session.closed || session.destroyed).toBe(true);
+  });
+
+  test('an idle keep-alive connection is closed after --client-idle-timeout', async () => {
+    const socket = createConnection(running.http, '127.0.0.1');
+    const closed = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    socket.write('GET / HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    expect(await closed).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
