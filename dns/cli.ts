@@ -7,7 +7,8 @@ import { EventRecorder } from '../controlplane/client/events.ts';
 import { createHttpClient } from '../controlplane/client/http-client.ts';
 import { forwardDefaults, loopProbeName, parseResolvConf, probeForLoops, withoutSelf } from './forward.ts';
 import { startHttpEndpoints } from './health.ts';
-import { createDnsRegistry, mergeSnapshots } from './metrics.ts';
+import { createDnsRegistry } from './metrics.ts';
+import { mergeSnapshots } from './stats.ts';
 import { dnsDefaults, dnsOptions, type DnsOptions } from './options.ts';
 import { answerCacheCapacity, maxUdpSize } from './serve.ts';
 import { watchCluster } from './watch.ts';
@@ -80,6 +81,8 @@ export const dnsCommand = defineCommand({
 
     const wildcard = options.listen.host === '0.0.0.0' || options.listen.host === '::';
     const probeName = loopProbeName();
+    // A worker that dies ends the command: the server could no longer answer on all its sockets.
+    let workerFailure: Error | undefined;
     const stop = new AbortController();
     const signal = AbortSignal.any([context.signal, stop.signal]);
     const pool = await WorkerPool.start(
@@ -98,8 +101,7 @@ export const dnsCommand = defineCommand({
       {
         onLoop: () => logger.error({ probe: probeName }, 'forwarding loop detected: queries sent upstream come back here; forwarding disabled (check the upstreams and --resolv-conf)'),
         onExit: (error) => {
-          logger.error({ err: error }, 'a DNS worker stopped; shutting down');
-          process.exitCode = 1;
+          workerFailure = error;
           stop.abort();
         },
       },
@@ -111,7 +113,10 @@ export const dnsCommand = defineCommand({
       { path: '/health', listen: options.healthListen, respond: async () => ({ status: 200, body: 'OK' }) },
       { path: '/ready', listen: options.readyListen, respond: async () => (synced ? { status: 200, body: 'OK' } : { status: 503, body: 'kubernetes' }) },
       { path: '/metrics', listen: options.metricsListen, respond: async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }) },
-    ]);
+    ]).catch(async (error: unknown) => {
+      await pool.close();
+      throw new UsageError(`kplane dns: cannot serve /health, /ready or /metrics: ${(error as Error).message}`);
+    });
     const [health, ready, metrics] = endpoints.addresses;
     logger.info({ dns: hostPort(options.listen.host, pool.port), health, ready, metrics, workers: options.workers, zone: options.zone, upstreams: usable.map((upstream) => hostPort(upstream.host, upstream.port)) }, 'DNS serving');
 
@@ -134,5 +139,6 @@ export const dnsCommand = defineCommand({
     await probing;
     await Promise.all([endpoints.close(), pool.close(), recorder.flush()]);
     await client.close();
+    if (workerFailure) throw workerFailure;
   },
 });

@@ -266,11 +266,6 @@ export class Forwarder {
     }));
   }
 
-  /** True while the upstream answers (it has not failed maxFails exchanges in a row). */
-  healthy(upstream: Upstream): boolean {
-    return this.#upstreams.find((state) => state.upstream.host === upstream.host && state.upstream.port === upstream.port)?.healthy ?? false;
-  }
-
   /** A forwarding loop was found: from now on every query is refused. */
   disable(): void {
     this.#disabled = true;

@@ -9,7 +9,7 @@
 import { answer, type AnswerOptions, type Outcome } from './answer.ts';
 import { AnswerCache, trackingView } from './answer-cache.ts';
 import type { Forwarder, ForwardResult } from './forward.ts';
-import type { QueryStats } from './metrics.ts';
+import type { QueryStats } from './stats.ts';
 import { encodeResponse, errorResponse, finishResponse, questionLabels, readQuery, rejectResponse, type Encoded, type Query } from './packet.ts';
 import type { ClusterView } from './records.ts';
 import { Rcode, RRClass, RRType } from './rr.ts';

@@ -95,11 +95,3 @@ export function ipFromReverseLabels(labels: readonly string[], zone: 'in-addr.ar
   for (let index = 0; index < 32; index += 4) groups.push(parseInt(digits.slice(index, index + 4).join(''), 16));
   return formatIpv6(groups);
 }
-
-/** The reverse name of an address, without a trailing dot: what a PTR query for it asks. */
-export function reverseName(ip: string): string {
-  if (ipFamily(ip) === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
-  const groups = ipv6Groups(ip) ?? [];
-  const digits = groups.map((group) => group.toString(16).padStart(4, '0')).join('');
-  return `${[...digits].reverse().join('.')}.ip6.arpa`;
-}

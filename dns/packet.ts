@@ -39,8 +39,6 @@ export interface Query {
   class: number;
   /** The wire form of the name, lower-cased: the cache key part that identifies the name. */
   wireKey: string;
-  /** The name has bytes outside printable ASCII or dots inside labels; it gets escapes in text form. */
-  unusual: boolean;
   edns: Edns | undefined;
 }
 
@@ -78,7 +76,6 @@ export function readQuery(buffer: Buffer): ReadResult {
   // miekg/dns's default accept rules: one question, at most one answer/authority RR, two additional.
   if (buffer.readUInt16BE(4) !== 1 || buffer.readUInt16BE(6) > 1 || buffer.readUInt16BE(8) > 1 || buffer.readUInt16BE(10) > 2) return formErr;
   let position = headerLength;
-  let unusual = false;
   let upper = false;
   for (;;) {
     if (position >= buffer.length) return formErr;
@@ -88,10 +85,9 @@ export function readQuery(buffer: Buffer): ReadResult {
     if (length > 63) return formErr;
     const end = position + 1 + length;
     if (end > buffer.length) return formErr;
-    for (let index = position + 1; index < end; index++) {
+    for (let index = position + 1; index < end && !upper; index++) {
       const byte = buffer[index] as number;
       if (byte >= 0x41 && byte <= 0x5a) upper = true;
-      else if (byte <= 0x20 || byte >= 0x7f || byte === 0x2e || byte === 0x5c) unusual = true;
     }
     position = end;
   }
@@ -129,7 +125,6 @@ export function readQuery(buffer: Buffer): ReadResult {
       type,
       class: klass,
       wireKey: upper ? nameKey(buffer, headerLength, nameEnd) : buffer.toString('latin1', headerLength, nameEnd),
-      unusual,
       edns,
     },
   };
@@ -283,8 +278,6 @@ export interface FinishOptions {
   serial: number;
   /** Seconds since a forwarded reply was stored, subtracted from its (capped) TTLs. */
   age?: number;
-  /** Forces TC, as when an upstream reply the answer includes was truncated. */
-  truncated?: boolean;
 }
 
 export function finishResponse(encoded: Encoded, query: Query, options: FinishOptions): Buffer {
@@ -296,7 +289,7 @@ export function finishResponse(encoded: Encoded, query: Query, options: FinishOp
     while (kept > 0 && (encoded.ends[kept - 1] as number) + opt > options.limit) kept -= 1;
     cut = kept === 0 ? encoded.questionEnd : (encoded.ends[kept - 1] as number);
   }
-  const truncated = kept < encoded.ends.length || options.truncated === true;
+  const truncated = kept < encoded.ends.length;
   const out = Buffer.allocUnsafe(cut + opt);
   encoded.bytes.copy(out, 0, 0, cut);
   out.writeUInt16BE(query.id, 0);

@@ -7,6 +7,8 @@
  *
  * Every change returns the dependency keys it touched, so cached answers
  * that read those keys (see answer-cache.ts) can be dropped, and nothing else.
+ * Changes travel as plain batches (ViewBatch, from watch.ts), so the same
+ * stream can feed a view in any thread.
  */
 import type { EndpointSlice, Namespace, Pod, Service } from '../controlplane/api/types.ts';
 import { canonicalIp, dashedIp } from './ip.ts';
@@ -298,4 +300,42 @@ export class Records implements ClusterView {
     const ips = new Set([...before.clusterIPs, ...before.endpointIps, ...after.clusterIPs, ...after.endpointIps]);
     return [depKey.service(namespace, name), ...[...ips].map(depKey.ip), ...extra];
   }
+}
+
+export type ViewChange =
+  | { kind: 'service'; key: string; service: SlimService | undefined }
+  | { kind: 'slice'; namespace: string; name: string; service: string; slice: SlimSlice | undefined }
+  | { kind: 'namespace'; name: string; present: boolean }
+  | { kind: 'pod'; key: string; pod: SlimPod | undefined };
+
+export interface ViewBatch {
+  changes: ViewChange[];
+  /** Unix seconds: the SOA serial from this batch on. */
+  serial: number;
+  /** True from the batch that completes the first list of every resource. */
+  synced: boolean;
+}
+
+/** Applies a batch to a view; returns the dependency keys it touched (for the answer cache). */
+export function applyBatch(records: Records, batch: ViewBatch): string[] {
+  const touched: string[] = [];
+  for (const change of batch.changes) {
+    switch (change.kind) {
+      case 'service':
+        touched.push(...records.setService(change.key, change.service));
+        break;
+      case 'slice':
+        touched.push(...records.setSlice(change, change.slice));
+        break;
+      case 'namespace':
+        touched.push(...records.setNamespace(change.name, change.present));
+        break;
+      case 'pod':
+        touched.push(...records.setPod(change.key, change.pod));
+        break;
+    }
+  }
+  records.serial = batch.serial;
+  records.synced ||= batch.synced;
+  return touched;
 }

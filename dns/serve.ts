@@ -7,10 +7,9 @@ import type { AnswerOptions } from './answer.ts';
 import { AnswerCache } from './answer-cache.ts';
 import { Forwarder, type ForwardOptions } from './forward.ts';
 import { QueryHandler } from './handler.ts';
-import { QueryStats } from './metrics.ts';
-import { Records } from './records.ts';
+import { applyBatch, Records, type ViewBatch } from './records.ts';
 import { listenDns } from './server.ts';
-import { applyBatch, type ViewBatch } from './watch.ts';
+import { QueryStats } from './stats.ts';
 
 export interface ServeConfig {
   host: string;

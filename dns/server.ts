@@ -27,6 +27,8 @@ export interface DnsListener {
 
 /** How long a TCP connection may sit idle between queries (RFC 7766 asks for seconds, not minutes). */
 const tcpIdleMs = 10_000;
+/** Replies a TCP client may leave unread before it is disconnected. */
+const maxUnreadBytes = 1024 * 1024;
 /** Room for bursts: a dnsperf-sized burst must not overflow the default socket buffer. */
 const udpBufferBytes = 4 * 1024 * 1024;
 
@@ -73,6 +75,11 @@ function serveTcpConnection(socket: net.Socket, handle: Handle): void {
   socket.on('error', () => socket.destroy());
   const write = (reply: Buffer | undefined) => {
     if (!reply || socket.destroyed) return;
+    // A client that sends queries but never reads its replies would have them pile up here.
+    if (socket.writableLength > maxUnreadBytes) {
+      socket.destroy();
+      return;
+    }
     const framed = Buffer.allocUnsafe(2 + reply.length);
     framed.writeUInt16BE(reply.length, 0);
     reply.copy(framed, 2);

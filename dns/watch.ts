@@ -11,45 +11,7 @@ import type { EndpointSlice, KubeObject, Namespace, Pod, Service } from '../cont
 import { Informer } from '../controlplane/client/informer.ts';
 import { refs, type ApiClient } from '../controlplane/client/types.ts';
 import type { PodsMode } from './answer.ts';
-import { namespaceName, slimPod, slimService, slimSlice, type Records, type SlimPod, type SlimService, type SlimSlice } from './records.ts';
-
-export type ViewChange =
-  | { kind: 'service'; key: string; service: SlimService | undefined }
-  | { kind: 'slice'; namespace: string; name: string; service: string; slice: SlimSlice | undefined }
-  | { kind: 'namespace'; name: string; present: boolean }
-  | { kind: 'pod'; key: string; pod: SlimPod | undefined };
-
-export interface ViewBatch {
-  changes: ViewChange[];
-  /** Unix seconds: the SOA serial from this batch on. */
-  serial: number;
-  /** True from the batch that completes the first list of every resource. */
-  synced: boolean;
-}
-
-/** Applies a batch to a view; returns the dependency keys it touched (for the answer cache). */
-export function applyBatch(records: Records, batch: ViewBatch): string[] {
-  const touched: string[] = [];
-  for (const change of batch.changes) {
-    switch (change.kind) {
-      case 'service':
-        touched.push(...records.setService(change.key, change.service));
-        break;
-      case 'slice':
-        touched.push(...records.setSlice(change, change.slice));
-        break;
-      case 'namespace':
-        touched.push(...records.setNamespace(change.name, change.present));
-        break;
-      case 'pod':
-        touched.push(...records.setPod(change.key, change.pod));
-        break;
-    }
-  }
-  records.serial = batch.serial;
-  records.synced ||= batch.synced;
-  return touched;
-}
+import { namespaceName, slimPod, slimService, slimSlice, type SlimSlice, type ViewBatch, type ViewChange } from './records.ts';
 
 export interface WatchOptions {
   pods: PodsMode;

@@ -11,9 +11,15 @@ const port = parentPort;
 if (!port) throw new Error('dns/worker.ts runs as a worker thread');
 const post = (message: ToPrimary) => port.postMessage(message);
 
+// Socket errors can come in storms (ENOBUFS under load): report at most one a second.
+let lastError = 0;
 const serving = await serve(workerData as ServeConfig, {
   onLoop: () => post({ type: 'loop' }),
-  onError: (error) => post({ type: 'error', message: error.message }),
+  onError: (error) => {
+    if (Date.now() - lastError < 1000) return;
+    lastError = Date.now();
+    post({ type: 'error', message: error.message });
+  },
 });
 port.on('message', (message: ToWorker) => {
   switch (message.type) {

@@ -7,10 +7,11 @@
  * only the slim view.
  */
 import { Worker } from 'node:worker_threads';
+import { UsageError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import type { StatsSnapshot } from './metrics.ts';
+import type { StatsSnapshot } from './stats.ts';
 import type { ServeConfig } from './serve.ts';
-import type { ViewBatch } from './watch.ts';
+import type { ViewBatch } from './records.ts';
 
 export type ToWorker = { type: 'batch'; batch: ViewBatch } | { type: 'stats'; id: number } | { type: 'loop' } | { type: 'close' };
 export type ToPrimary =
@@ -78,6 +79,9 @@ export class WorkerPool {
       return pool;
     } catch (error) {
       await Promise.all(workers.map((worker) => worker.terminate()));
+      // A port taken or an address not ours is a problem with --listen: say so in one line.
+      const message = (error as Error).message;
+      if (/EADDRINUSE|EADDRNOTAVAIL|EACCES/.test(message)) throw new UsageError(`kplane dns: --listen ${config.host}:${config.port}: ${message}`);
       throw error;
     }
   }

@@ -11,11 +11,10 @@
 import { AnswerCache } from '../../dns/answer-cache.ts';
 import { Forwarder, forwardDefaults } from '../../dns/forward.ts';
 import { QueryHandler } from '../../dns/handler.ts';
-import { QueryStats } from '../../dns/metrics.ts';
+import { QueryStats } from '../../dns/stats.ts';
 import { parseName } from '../../dns/parse.ts';
-import { Records, slimService, type SlimService } from '../../dns/records.ts';
+import { applyBatch, Records, slimService, type SlimService, type ViewChange } from '../../dns/records.ts';
 import { RRType } from '../../dns/rr.ts';
-import { applyBatch, type ViewChange } from '../../dns/watch.ts';
 import { makeService } from '../../test/unit/dns/fixtures.ts';
 import { queryBytes } from '../../test/unit/dns/wire-client.ts';
 

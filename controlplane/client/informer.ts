@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { KubeObject, Status, WatchEvent } from '../api/types.ts';
 import { backoffDelay, defaultBackoff, sleep, type BackoffOptions } from './backoff.ts';
 import { ApiStatusError, isStatus, type ApiClient, type ResourceRef } from './types.ts';
+import { Indexer, type Indexers } from './indexer.ts';
 
 export interface InformerHandlers<T> {
   add?(object: T): void;
@@ -26,7 +27,7 @@ export interface InformerHandlers<T> {
   delete?(object: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T = KubeObject> {
   labelSelector?: string;
   fieldSelector?: string;
   logger?: Logger;
@@ -37,6 +38,8 @@ export interface InformerOptions {
    */
   watchTimeoutSeconds?: number;
   backoff?: Partial<BackoffOptions>;
+  /** Secondary indexes, read with byIndex(). */
+  indexers?: Indexers<T>;
 }
 
 /** The store key: "namespace/name", or "name" for cluster-scoped objects. */
@@ -60,10 +63,11 @@ function watchErrorStatus(object: unknown): Status {
 export class Informer<T extends KubeObject> {
   readonly #client: ApiClient;
   readonly #ref: ResourceRef;
-  readonly #options: InformerOptions;
+  readonly #options: InformerOptions<T>;
   readonly #backoff: BackoffOptions;
   readonly #logger: Logger;
   #store = new Map<string, T>();
+  readonly #indexer: Indexer<T>;
   readonly #handlers = new Set<InformerHandlers<T>>();
   readonly #synced = Promise.withResolvers<void>();
   #hasSynced = false;
@@ -72,10 +76,11 @@ export class Informer<T extends KubeObject> {
   /** Consecutive attempts that made no progress; any watch event resets it. */
   #failures = 0;
 
-  constructor(client: ApiClient, ref: ResourceRef, options: InformerOptions = {}) {
+  constructor(client: ApiClient, ref: ResourceRef, options: InformerOptions<T> = {}) {
     this.#client = client;
     this.#ref = ref;
     this.#options = options;
+    this.#indexer = new Indexer(options.indexers ?? {});
     this.#backoff = { ...defaultBackoff, ...options.backoff };
     const resource = ref.group === '' ? ref.resource : `${ref.resource}.${ref.group}`;
     this.#logger = (options.logger ?? silentLogger()).child({ resource, ...(ref.namespace ? { namespace: ref.namespace } : {}) });
@@ -118,6 +123,11 @@ export class Informer<T extends KubeObject> {
 
   getByName(namespace: string | undefined, name: string): T | undefined {
     return this.#store.get(storeKey(namespace, name));
+  }
+
+  /** The stored objects filed under value in the named index (see InformerOptions.indexers). */
+  byIndex(name: string, value: string): T[] {
+    return [...this.#indexer.keys(name, value)].map((key) => this.#store.get(key) as T);
   }
 
   /**
@@ -188,6 +198,8 @@ export class Informer<T extends KubeObject> {
     }
     const previous = this.#store;
     this.#store = fresh;
+    this.#indexer.clear();
+    for (const [key, object] of fresh) this.#indexer.update(key, object);
     this.#resourceVersion = list.metadata.resourceVersion;
     for (const [key, object] of fresh) {
       const old = previous.get(key);
@@ -247,13 +259,16 @@ export class Informer<T extends KubeObject> {
         // A delete of an object never seen would reach handlers without its add.
         if (old !== undefined) {
           this.#store.delete(key);
+          this.#indexer.remove(key, old);
           this.#emitDelete(object);
         }
       } else if (old === undefined) {
         this.#store.set(key, object);
+        this.#indexer.update(key, object);
         this.#emitAdd(object);
       } else if (old.metadata.resourceVersion !== resourceVersion) {
         this.#store.set(key, object);
+        this.#indexer.update(key, object, old);
         this.#emitUpdate(old, object);
       }
     }

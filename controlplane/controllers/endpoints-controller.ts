@@ -25,11 +25,30 @@ export interface InformerHandlers<T> {
 export interface InformerView<T> {
   list(): T[];
   getByName(namespace: string, name: string): T | undefined;
+  /** Objects filed under value in one of the indexes below (endpointsControllerIndexers). */
+  byIndex(name: string, value: string): T[];
   /** Returns a function that removes the handlers. */
   on(handlers: InformerHandlers<T>): () => void;
   /** Resolves once the first list is stored, or early when the signal aborts. */
   waitForSync(signal?: AbortSignal): Promise<unknown>;
 }
+
+/**
+ * The informer indexes this controller reads: a sync looks up one
+ * Service's slices and one namespace's pods, and a pod event looks up its
+ * namespace's Services, without scanning the whole cluster each time.
+ */
+export const endpointsControllerIndexers = {
+  services: { namespace: (service: Service) => [service.metadata.namespace ?? ''] },
+  pods: { namespace: (pod: Pod) => [pod.metadata.namespace ?? ''] },
+  endpointSlices: {
+    service: (slice: EndpointSlice) => {
+      const name = slice.metadata.labels?.[labelServiceName];
+      return name === undefined ? [] : [`${slice.metadata.namespace ?? ''}/${name}`];
+    },
+  },
+  endpoints: {},
+} as const;
 
 export interface EndpointsControllerOptions {
   client: ApiClient;
@@ -197,7 +216,8 @@ export class EndpointsController {
   }
 
   #enqueueForPod(...pods: Pod[]): void {
-    for (const service of this.#services.list()) {
+    const namespaces = new Set(pods.map((pod) => pod.metadata.namespace ?? ''));
+    for (const service of [...namespaces].flatMap((namespace) => this.#services.byIndex('namespace', namespace))) {
       if (!hasSelector(service)) continue;
       const selector = service.spec.selector ?? {};
       if (pods.some((pod) => pod.metadata.namespace === service.metadata.namespace && selectorMatches(selector, pod.metadata.labels))) this.#enqueue(keyOf(service));
@@ -250,6 +270,8 @@ export class EndpointsController {
       } finally {
         this.#queue.done(key);
       }
+      // A sync that wrote nothing never awaits I/O; yield so a long queue cannot starve the API store's requests.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -270,7 +292,7 @@ export class EndpointsController {
     const [namespace, name] = splitKey(key);
     const service = this.#services.getByName(namespace, name);
     const endpoints = this.#endpoints.getByName(namespace, name);
-    const slices = this.#slices.list().filter((slice) => slice.metadata.namespace === namespace && slice.metadata.labels?.[labelServiceName] === name);
+    const slices = this.#slices.byIndex('service', key);
     if (this.#expectations.isStale(key, slices)) throw new StaleCacheError(key);
 
     if (!service) {
@@ -284,7 +306,7 @@ export class EndpointsController {
       return;
     }
 
-    const pods = this.#pods.list().filter((pod) => pod.metadata.namespace === namespace);
+    const pods = this.#pods.byIndex('namespace', namespace);
     const own = reconcileSlices(service, desiredEndpointSlices(service, pods), slices);
     const mirrored = mirroredSlices(service, endpoints, slices);
     const writes = this.#sliceWrites(key, namespace, {

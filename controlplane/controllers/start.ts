@@ -8,14 +8,14 @@ import type { Logger } from '../../common/logger.ts';
 import type { Endpoints, EndpointSlice, Pod, Service } from '../api/types.ts';
 import { Informer } from '../client/informer.ts';
 import { refs, type ApiClient } from '../client/types.ts';
-import { EndpointsController } from './endpoints-controller.ts';
+import { EndpointsController, endpointsControllerIndexers as indexers } from './endpoints-controller.ts';
 
 export async function startEndpointsControllers(client: ApiClient, logger: Logger, signal: AbortSignal): Promise<void> {
   const informers = {
-    services: new Informer<Service>(client, refs.services, { logger }),
-    pods: new Informer<Pod>(client, refs.pods, { logger }),
-    endpointSlices: new Informer<EndpointSlice>(client, refs.endpointslices, { logger }),
-    endpoints: new Informer<Endpoints>(client, refs.endpoints, { logger }),
+    services: new Informer<Service>(client, refs.services, { logger, indexers: indexers.services }),
+    pods: new Informer<Pod>(client, refs.pods, { logger, indexers: indexers.pods }),
+    endpointSlices: new Informer<EndpointSlice>(client, refs.endpointslices, { logger, indexers: indexers.endpointSlices }),
+    endpoints: new Informer<Endpoints>(client, refs.endpoints, { logger, indexers: indexers.endpoints }),
   };
   const running = Object.values(informers).map((informer) => informer.start(signal));
   const controller = new EndpointsController({ client, logger, informers, workers: 2 });

@@ -2,10 +2,9 @@ import { describe, expect, test, vi } from 'vitest';
 import { AnswerCache } from '../../../dns/answer-cache.ts';
 import { Forwarder, forwardDefaults } from '../../../dns/forward.ts';
 import { QueryHandler, type Proto } from '../../../dns/handler.ts';
-import { QueryStats } from '../../../dns/metrics.ts';
-import { Records, slimService } from '../../../dns/records.ts';
+import { QueryStats } from '../../../dns/stats.ts';
+import { applyBatch, Records, slimService } from '../../../dns/records.ts';
 import { Rcode, RRType } from '../../../dns/rr.ts';
-import { applyBatch } from '../../../dns/watch.ts';
 import { fixtureObjects, fixtureView, makeService, makeSlice, viewOf } from './fixtures.ts';
 import { decodeReply, queryBytes, type QuerySpec } from './wire-client.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { canonicalIp, dashedIp, ipFromPodLabel, reverseName } from '../../../dns/ip.ts';
+import { canonicalIp, dashedIp, ipFromPodLabel, ipFromReverseLabels } from '../../../dns/ip.ts';
 
 describe('canonicalIp', () => {
   test.each([
@@ -40,9 +40,11 @@ describe('names from addresses', () => {
   });
 
   test.each([
-    { ip: '10.96.0.11', name: '11.0.96.10.in-addr.arpa' },
-    { ip: '2001:db8::1', name: '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa' },
-  ])('reverse name of $ip', ({ ip, name }) => {
-    expect(reverseName(ip)).toBe(name);
+    { labels: ['11', '0', '96', '10'], zone: 'in-addr.arpa' as const, ip: '10.96.0.11' },
+    { labels: '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2'.split('.'), zone: 'ip6.arpa' as const, ip: '2001:db8::1' },
+    { labels: ['1', '0', '96'], zone: 'in-addr.arpa' as const, ip: undefined },
+    { labels: ['x', '0', '96', '10'], zone: 'in-addr.arpa' as const, ip: undefined },
+  ])('reverse labels under $zone → $ip', ({ labels, zone, ip }) => {
+    expect(ipFromReverseLabels(labels, zone)).toBe(ip);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { createDnsRegistry, mergeSnapshots, QueryStats } from '../../../dns/metrics.ts';
+import { createDnsRegistry } from '../../../dns/metrics.ts';
+import { mergeSnapshots, QueryStats } from '../../../dns/stats.ts';
 import { Rcode, RRType } from '../../../dns/rr.ts';
 
 function sample(): QueryStats {

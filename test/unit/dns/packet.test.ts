@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { finishResponse, readQuery, type Encoded, type Query } from '../../../dns/packet.ts';
+import { finishResponse, questionLabels, readQuery, type Encoded, type Query } from '../../../dns/packet.ts';
 import { RRType } from '../../../dns/rr.ts';
 import { queryBytes } from './wire-client.ts';
 
@@ -12,12 +12,12 @@ function query(spec: Parameters<typeof queryBytes>[0]): Query {
 describe('readQuery', () => {
   test('reads the question, flags and EDNS', () => {
     const read = query({ name: 'Web.NS1.svc.cluster.local', type: RRType.SRV, id: 77, edns: { udpSize: 4096, dnssecOk: true } });
-    expect(read).toMatchObject({ id: 77, rd: true, cd: false, type: RRType.SRV, class: 1, unusual: false, edns: { udpSize: 4096, version: 0, dnssecOk: true } });
+    expect(read).toMatchObject({ id: 77, rd: true, cd: false, type: RRType.SRV, class: 1, edns: { udpSize: 4096, version: 0, dnssecOk: true } });
     expect(read.wireKey).toBe('\x03web\x03ns1\x03svc\x07cluster\x05local\x00');
   });
 
-  test('flags names with bytes that need escapes', () => {
-    expect(query({ name: 'a b.example', type: RRType.A }).unusual).toBe(true);
+  test('escapes label bytes that would make the text form ambiguous', () => {
+    expect(questionLabels(query({ name: 'a b.Ex\\ample', type: RRType.A }))).toEqual(['a\\032b', 'ex\\\\ample']);
   });
 
   test('rejects a second OPT record', () => {

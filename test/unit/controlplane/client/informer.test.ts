@@ -45,6 +45,20 @@ function names(objects: KubeObject[]): string[] {
 }
 
 describe('Informer', () => {
+  test('keeps its indexes in step with the list and every watch event', async () => {
+    const api = await startFakeApi(() => serviceList('10', [service('shop', 'a', '5'), service('shop', 'b', '7'), service('bank', 'c', '8')]));
+    const { informer } = startInformer(api.server, { indexers: { namespace: (object) => [object.metadata.namespace ?? ''] } });
+    const watch = await api.nextWatch();
+    expect(names(informer.byIndex('namespace', 'shop'))).toEqual(['shop/a@5', 'shop/b@7']);
+    watch.send('DELETED', service('shop', 'a', '11'));
+    watch.send('ADDED', service('shop', 'd', '12'));
+    watch.send('MODIFIED', service('shop', 'b', '13'));
+    await eventually(() => expect(informer.lastSyncResourceVersion).toBe('13'));
+    expect(names(informer.byIndex('namespace', 'shop'))).toEqual(['shop/b@13', 'shop/d@12']);
+    expect(names(informer.byIndex('namespace', 'bank'))).toEqual(['bank/c@8']);
+    expect(informer.byIndex('namespace', 'nowhere')).toEqual([]);
+  });
+
   test('lists, marks synced, then watches from the list resourceVersion with bookmarks', async () => {
     const api = await startFakeApi(() => serviceList('10', [service('shop', 'a', '5'), service('shop', 'b', '7')]));
     const { informer, seen } = startInformer(api.server, { watchTimeoutSeconds: 450, labelSelector: 'app=web', fieldSelector: 'metadata.namespace=shop' });

@@ -3,7 +3,7 @@ import { silentLogger } from '../../../../common/logger.ts';
 import type { Endpoints, EndpointSlice, KubeList, KubeObject, Pod, Service } from '../../../../controlplane/api/types.ts';
 import type { Informer } from '../../../../controlplane/client/informer.ts';
 import { ApiStatusError, type ApiClient, type ResourceRef } from '../../../../controlplane/client/types.ts';
-import { EndpointsController, type InformerHandlers, type InformerView } from '../../../../controlplane/controllers/endpoints-controller.ts';
+import { EndpointsController, endpointsControllerIndexers, type InformerHandlers, type InformerView } from '../../../../controlplane/controllers/endpoints-controller.ts';
 import { desiredEndpoints } from '../../../../controlplane/controllers/endpoints-model.ts';
 import { makePod, makeService } from './fixtures.ts';
 
@@ -12,6 +12,11 @@ type Resource = 'services' | 'pods' | 'endpoints' | 'endpointslices';
 /** An informer over the fake store; `hold` makes its cache lag until `release`, like a slow watch. */
 class FakeInformer<T extends KubeObject> implements InformerView<T> {
   readonly #objects = new Map<string, T>();
+  readonly #indexers: Record<string, (object: T) => string[]>;
+
+  constructor(indexers: Record<string, (object: T) => string[]>) {
+    this.#indexers = indexers;
+  }
   readonly #handlers = new Set<InformerHandlers<T>>();
   #held: (() => void)[] | undefined;
 
@@ -20,6 +25,11 @@ class FakeInformer<T extends KubeObject> implements InformerView<T> {
   }
   getByName(namespace: string, name: string): T | undefined {
     return this.#objects.get(`${namespace}/${name}`);
+  }
+  byIndex(name: string, value: string): T[] {
+    const index = this.#indexers[name];
+    if (!index) throw new Error(`no index named "${name}"`);
+    return this.list().filter((object) => index(object).includes(value));
   }
   on(handlers: InformerHandlers<T>): () => void {
     this.#handlers.add(handlers);
@@ -67,10 +77,10 @@ function status(code: number, reason: string): ApiStatusError {
 class FakeCluster implements ApiClient {
   readonly calls: string[] = [];
   readonly informers = {
-    services: new FakeInformer<Service>(),
-    pods: new FakeInformer<Pod>(),
-    endpoints: new FakeInformer<Endpoints>(),
-    endpointSlices: new FakeInformer<EndpointSlice>(),
+    services: new FakeInformer<Service>(endpointsControllerIndexers.services),
+    pods: new FakeInformer<Pod>(endpointsControllerIndexers.pods),
+    endpoints: new FakeInformer<Endpoints>(endpointsControllerIndexers.endpoints),
+    endpointSlices: new FakeInformer<EndpointSlice>(endpointsControllerIndexers.endpointSlices),
   };
   readonly #data = new Map<string, KubeObject>();
   readonly #failures: { call: string; error: ApiStatusError }[] = [];
