@@ -7,6 +7,7 @@
  * namespaces.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Service } from '../../controlplane/api/types.ts';
@@ -49,6 +50,8 @@ describe.skipIf(skip)(`cluster DNS from pods${skip ? ` (skipped: ${skip})` : ''}
       labels: { app: 'upstream' },
       run: { command: ['knotd', '-c', join(dir, 'knot.conf')] },
       readinessProbe: { tcpSocket: { port: 53 }, periodSeconds: 0.2, failureThreshold: 1 },
+      // knotd resolves the host name as it starts; in the pod's hosts file it need not wait on a resolver it cannot reach.
+      hostname: hostname(),
       dnsPolicy: 'Default',
     });
     dnsPod = await cluster.startDns({ node: 2, args: ['--upstream', `${upstream.ip}:53`, '--pods', 'insecure'] });

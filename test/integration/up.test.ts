@@ -9,9 +9,10 @@
  * The backend: the API store rejects loopback endpoint addresses (as
  * kube-apiserver does), so the namespace gets a veth pair "pod0" (its peer stays in the namespace too) with
  * 10.244.0.10 and .11 and a default route through it (nothing behind it: a
- * packet sent there is dropped inside the namespace). The harness's pod app
- * listens on 0.0.0.0:8080 and :8081; Pods get those addresses as their podIP
- * through the status subresource, the way a kubelet reports them.
+ * packet sent there is dropped inside the namespace). Two harness pod apps
+ * listen on 10.244.0.10:8081 ("backend") and 10.244.0.11:8080 (standing in for
+ * the example pod web-1); Pods get those addresses as their podIP through the
+ * status subresource, the way a kubelet reports them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,7 +68,7 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
   const kubeconfig = join(dataDir, 'kubeconfig');
   const run: LiveRun = { prefix, namespaces: () => [netns], keep: () => false };
   let rootBefore: RootSnapshot | undefined;
-  let backend: ManagedProcess | undefined;
+  const apps: ManagedProcess[] = [];
   let up: UpProcess | undefined;
   let serviceIp = '';
 
@@ -128,10 +129,10 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     return result.stdout;
   }
 
-  /** Pids in our namespace other than the backend's: what kplane up started (and up itself). */
+  /** Pids in our namespace other than the pod apps': what kplane up started (and up itself). */
   function upPids(): number[] {
     const all = pidsInNetns([netns]).get(netns) ?? [];
-    const keep = new Set(backend ? pidsOfGroup(backend.pid) : []);
+    const keep = new Set(apps.flatMap((app) => pidsOfGroup(app.pid)));
     return all.filter((pid) => !keep.has(pid));
   }
 
@@ -160,17 +161,21 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
   beforeAll(async () => {
     rootBefore = await snapshotRootNetwork();
     await sweepStaleUpRuns();
-    mkdirSync(join(runDir, 'backend'), { recursive: true });
     mkdirSync(dataDir, { recursive: true });
     writeOwner(prefix, false);
     trackRun(run);
     await ipBatch(null, [`netns add ${netns}`], prefix);
     await ipBatch(netns, ['link set lo up', 'link add pod0 type veth peer name pod0-peer', 'link set pod0 up', 'link set pod0-peer up', `addr add ${backendIp}/32 dev pod0`, `addr add ${webIp}/32 dev pod0`, 'route add default dev pod0'], prefix);
-    backend = spawnInNetns(netns, [nodeBinary, ...nodeFlags, podAppScript, '--name', 'backend', '--namespace', 'default', '--node', 'up', '--http', '8080', '--http', '8081', '--state-dir', join(runDir, 'backend')], {
-      name: 'backend',
-      logFile: join(runDir, 'backend.log'),
-    });
-    await waitForFile(join(runDir, 'backend', 'listening'), backend, 15_000);
+    for (const [name, ip, port] of [['backend', backendIp, '8081'], ['web-1', webIp, '8080']] as const) {
+      const stateDir = join(runDir, name);
+      mkdirSync(stateDir, { recursive: true });
+      const app = spawnInNetns(netns, [nodeBinary, ...nodeFlags, podAppScript, '--name', name, '--namespace', 'default', '--node', 'up', '--bind', ip, '--http', port, '--state-dir', stateDir], {
+        name,
+        logFile: join(runDir, `${name}.log`),
+      });
+      apps.push(app);
+      await waitForFile(join(stateDir, 'listening'), app, 15_000);
+    }
   });
 
   afterAll(async () => {
@@ -181,7 +186,7 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
         // gone
       }
     }
-    await backend?.stop(1_000);
+    await Promise.all(apps.map((app) => app.stop(1_000)));
     await removeRun(prefix, [netns], { graceMs: 1_000 });
     untrackRun(run);
     expect(listNetns().filter((name) => name.startsWith(prefix))).toEqual([]);
@@ -291,8 +296,8 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     const reply = await waitFor(async () => {
       const result = await execIn(netns, ['curl', '-sS', '--max-time', '3', '--resolve', 'web.example.test:8443:127.0.0.1', '--cacert', cacert, 'https://web.example.test:8443/hello'], { timeoutMs: 6_000 });
       if (result.exitCode !== 0) return undefined;
-      const body = JSON.parse(result.stdout) as { podIP?: string; headers?: Record<string, string> };
-      return body.podIP === webIp ? body : undefined;
+      const body = JSON.parse(result.stdout) as { pod?: string; headers?: Record<string, string> };
+      return body.pod === 'web-1' ? body : undefined;
     }, { timeoutMs: 20_000, intervalMs: 250, what: 'https://web.example.test:8443/ through the ingress to web-1' });
     expect(reply.headers?.['x-forwarded-proto']).toBe('https');
     const redirect = await execIn(netns, ['curl', '-sS', '--max-time', '3', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', 'web.example.test:8080:127.0.0.1', 'http://web.example.test:8080/']);
@@ -310,10 +315,10 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     expect(upPids().map(cmdline)).toEqual([]);
     const saved = await execIn(netns, ['iptables-save']);
     expect(saved.stdout).not.toContain('KPLANE');
-    // Every port is free again: nothing listens in the namespace but the backend.
+    // Every port is free again: nothing listens in the namespace but the pod apps.
     const listening = await execIn(netns, ['ss', '-Htlnu']);
     const ports = listening.stdout.split('\n').filter((line) => line.trim() !== '').map((line) => line.split(/\s+/)[4] ?? '');
-    expect(ports.filter((address) => !/^(0\.0\.0\.0|\*|\[::\]):(8080|8081)$/.test(address))).toEqual([]);
+    expect(ports.sort()).toEqual([`${backendIp}:8081`, `${webIp}:8080`]);
   });
 
   it('with --no-proxy says why in one line; a child that dies is named with its log, and the rest are stopped', async () => {
