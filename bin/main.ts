@@ -6,6 +6,7 @@ import type { Command } from '../common/command.ts';
 /** Subcommands load lazily so `kplane dns` never pays for the API server's imports. */
 const commands: Record<string, () => Promise<Command<FlagSpec>>> = {
   apiserver: async () => (await import('../controlplane/cli.ts')).apiserverCommand as unknown as Command<FlagSpec>,
+  demo: async () => (await import('../launcher/demo.ts')).demoCommand as unknown as Command<FlagSpec>,
   dns: async () => (await import('../dns/cli.ts')).dnsCommand as unknown as Command<FlagSpec>,
   ingress: async () => (await import('../ingress/cli.ts')).ingressCommand as unknown as Command<FlagSpec>,
   proxy: async () => (await import('../proxy/cli.ts')).proxyCommand as unknown as Command<FlagSpec>,

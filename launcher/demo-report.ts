@@ -19,10 +19,10 @@ export interface ReportStyle {
 
 const paint = (style: ReportStyle, code: number, text: string) => (style.color ? `\u001b[${code}m${text}\u001b[0m` : text);
 
-export function banner(prefix: string, style: ReportStyle): string {
+export function banner(style: ReportStyle): string {
   return [
     paint(style, 1, 'kplane demo: a 2-node cluster built from network namespaces, driven with kubectl and real traffic'),
-    `  run ${prefix} (every namespace of this run starts with it; all of them are removed at the end or on Ctrl-C)`,
+    '  Everything runs in namespaces of its own and is removed at the end, or on Ctrl-C.',
     '',
   ].join('\n') + '\n';
 }

@@ -10,7 +10,7 @@ import { ApiStatusError, inNamespace, refs } from '../controlplane/client/types.
 import { createCluster, type AgentHandle, type Cluster, type PodHandle, type PodSpec } from '../test/e2e/harness/cluster.ts';
 import { execIn, type CommandResult } from '../test/e2e/harness/netns.ts';
 import type { Place } from '../test/e2e/harness/place.ts';
-import { isFailure, type HttpResponse } from '../test/e2e/harness/traffic.ts';
+import { isFailure } from '../test/e2e/harness/traffic.ts';
 import { waitFor } from '../test/e2e/harness/wait.ts';
 import { ensureIngressClass } from './cluster-setup.ts';
 import {
@@ -124,6 +124,7 @@ export const buildStep = (onBuilt: (world: DemoWorld) => void): Step => ({
   async run(_world, say) {
     const cluster = await createCluster({ nodes: 2, clients: 1, agentLogLevel: 'info' });
     onBuilt({ cluster, pods: new Map() });
+    say(`run ${cluster.prefix} (every namespace of this run starts with it)`);
     for (const node of cluster.nodes) say(`${node.name}: ${node.ip} on the LAN, pods in ${node.podCidr} (namespace ${node.netns})`);
     say(`${cluster.client.name}: ${cluster.client.ip}, outside the cluster; routes the LoadBalancer pool ${cluster.plan.lbPool} via ${cluster.client.lbNextHop}`);
     say(`API store: kplane apiserver on ${cluster.server} (service CIDR ${cluster.plan.serviceCidr}); built in ${cluster.timings['create'] ?? '?'} ms`);

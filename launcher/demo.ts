@@ -12,7 +12,7 @@
  */
 import { existsSync } from 'node:fs';
 import { defineCommand } from '../common/command.ts';
-import { HarnessError, listNetns, netnsSupport, run } from '../test/e2e/harness/netns.ts';
+import { listNetns, netnsSupport, run } from '../test/e2e/harness/netns.ts';
 import { readTail } from '../test/e2e/harness/processes.ts';
 import type { Verdict } from './demo-checks.ts';
 import { banner, detail, logExcerpt, relevantLogLines, stepResult, stepTitle, summary, type ReportStyle, type StepResult } from './demo-report.ts';
@@ -103,11 +103,8 @@ export const demoCommand = defineCommand({
     };
 
     try {
-      for (const [i, step] of steps.entries()) {
-        if (i === 0) write(banner('(a fresh kpt<6 hex>- prefix)', style));
-        await runStep(i + 1, step);
-        if (i === 0 && world) write(detail(`run ${world.cluster.prefix}`));
-      }
+      write(banner(style));
+      for (const [i, step] of steps.entries()) await runStep(i + 1, step);
     } catch (error) {
       if (!(error instanceof Interrupted)) throw error;
       interrupted = true;
@@ -139,5 +136,3 @@ export const demoCommand = defineCommand({
     if (failed.length > 0) throw new DemoFailedError(failed, results.length);
   },
 });
-
-export { HarnessError };
