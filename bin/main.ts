@@ -66,12 +66,15 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
+    // Exit now: a command that failed half-started (say, a port in use) may still hold watches and timers.
     if (error instanceof UsageError) {
       process.stderr.write(error.message + '\n');
-      process.exitCode = 2;
-      return;
+      process.exit(2);
     }
-    process.stderr.write(`kplane: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
+    // One line for the operator; the stack only when asked for (KPLANE_LOG_LEVEL=debug).
+    const debug = process.env['KPLANE_LOG_LEVEL'] === 'debug';
+    const text = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+    process.stderr.write(`kplane ${process.argv[2] ?? ''}: ${text}\n`);
+    process.exit(1);
   },
 );

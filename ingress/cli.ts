@@ -72,6 +72,9 @@ export const ingressCommand = defineCommand({
     const proxy = new IngressProxy({ logger, metrics, httpsPort: () => httpsPort });
     const controller = new IngressController({ client, options, proxy, metrics, recorder, logger, fallbackCertificate: certificateFromPem('self-signed', generated.cert, generated.key) });
 
+    // Informer watches live until this aborts: on SIGTERM, or when startup fails (say, a port in use), so the client can close.
+    const lifetime = new AbortController();
+    context.signal.addEventListener('abort', () => lifetime.abort(), { once: true });
     const ops: { health?: OpsServer; metrics?: OpsServer } = {};
     let serving = false;
     const healthy = () => serving && controller.synced;
@@ -85,7 +88,7 @@ export const ingressCommand = defineCommand({
       if (metricsListen && !ops.metrics) ops.metrics = await startOpsServer(metricsListen, { registry: metrics.registry });
 
       logger.info({ class: options.className }, 'waiting for caches to sync');
-      if (!(await controller.start(context.signal))) return;
+      if (!(await controller.start(lifetime.signal))) return;
       const listeners = await startListeners(options, { proxy, sni: controller.sni, metrics, logger });
       httpsPort = listeners.https.port;
       serving = true;
@@ -106,6 +109,7 @@ export const ingressCommand = defineCommand({
       await listeners.close(options.shutdownGraceMs);
       await proxy.upstreams.close();
     } finally {
+      lifetime.abort();
       await proxy.upstreams.destroy();
       await controller.stop();
       await recorder.flush();

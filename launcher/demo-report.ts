@@ -48,10 +48,16 @@ export function logExcerpt(name: string, file: string, lines: readonly string[])
   return detail([`${name} log (${file}):`, ...lines.map((line) => `  ${line.length > 300 ? `${line.slice(0, 297)}...` : line}`)].join('\n'));
 }
 
-export function summary(results: readonly StepResult[], style: ReportStyle): string {
+/** `total`: how many steps the tour has; fewer results means it was interrupted. */
+export function summary(results: readonly StepResult[], style: ReportStyle, total: number): string {
   const passed = results.filter((result) => result.ok).length;
   const lines = results.map((result) => `  ${result.ok ? paint(style, 32, 'PASS') : paint(style, 31, 'FAIL')}  ${result.title}${result.ok ? '' : ` (${result.why ?? 'failed'})`}`);
-  const verdict = passed === results.length ? paint(style, 32, `All ${results.length} steps passed.`) : paint(style, 31, `${passed} of ${results.length} steps passed.`);
+  const verdict =
+    results.length < total
+      ? paint(style, 31, `Interrupted: ${results.length} of ${total} steps ran, ${passed} passed.`)
+      : passed === total
+        ? paint(style, 32, `All ${total} steps passed.`)
+        : paint(style, 31, `${passed} of ${total} steps passed.`);
   return [paint(style, 1, 'Summary'), ...lines, verdict, ''].join('\n') + '\n';
 }
 

@@ -26,6 +26,8 @@ export type Say = (text: string) => void;
 
 export interface DemoWorld {
   cluster: Cluster;
+  /** Aborted on Ctrl-C: every wait and loop of a step ends early. */
+  signal: AbortSignal;
   /** The example pods by name, once they run. */
   pods: Map<string, PodHandle>;
   dns?: PodHandle;
@@ -69,13 +71,15 @@ async function service(world: DemoWorld, name: string): Promise<Service> {
   return world.cluster.api.get<Service>(inNamespace(refs.services, namespace), name);
 }
 
+const stopOn = (signal: AbortSignal) => () => (signal.aborted ? new Error('interrupted') : undefined);
+
 /** Waits (bounded) until `url` answers 200 from `place`; false when it never did. */
-async function answersOnce(place: Place, url: string, timeoutMs = 20_000): Promise<boolean> {
+async function answersOnce(world: DemoWorld, place: Place, url: string, timeoutMs = 20_000): Promise<boolean> {
   try {
     await waitFor(async () => {
       const reply = await place.http({ url, timeoutMs: 2_000 });
       return !isFailure(reply) && reply.status === 200;
-    }, { timeoutMs, intervalMs: 250, what: `${url} to answer` });
+    }, { timeoutMs, intervalMs: 250, what: `${url} to answer`, giveUpIf: stopOn(world.signal) });
     return true;
   } catch {
     return false;
@@ -83,10 +87,10 @@ async function answersOnce(place: Place, url: string, timeoutMs = 20_000): Promi
 }
 
 /** `count` GETs, one at a time: who answered, and the client address each pod saw. */
-async function sample(place: Place, url: string, count: number): Promise<{ tally: Tally; clients: string[] }> {
+async function sample(world: DemoWorld, place: Place, url: string, count: number): Promise<{ tally: Tally; clients: string[] }> {
   const tally: Record<string, number> = {};
   const clients: string[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < count && !world.signal.aborted; i++) {
     const reply = await place.http({ url, timeoutMs: 2_000 });
     const body = isFailure(reply) ? undefined : (reply.json as { pod?: string; clientIP?: string } | undefined);
     const who = isFailure(reply) ? reply.code : (body?.pod ?? `HTTP ${reply.status}`);
@@ -97,13 +101,13 @@ async function sample(place: Place, url: string, count: number): Promise<{ tally
 }
 
 /** `dig` from a pod until `accept` likes the answer (bounded); returns the last answer either way. */
-async function digUntil(place: Place, name: string, type: string, accept: (result: CommandResult) => boolean, timeoutMs = 15_000): Promise<CommandResult> {
+async function digUntil(world: DemoWorld, place: Place, name: string, type: string, accept: (result: CommandResult) => boolean, timeoutMs = 15_000): Promise<CommandResult> {
   let last: CommandResult | undefined;
   try {
     await waitFor(async () => {
       last = await place.dig(name, type, ['+short']);
       return accept(last);
-    }, { timeoutMs, intervalMs: 300, what: `${name} ${type}` });
+    }, { timeoutMs, intervalMs: 300, what: `${name} ${type}`, giveUpIf: stopOn(world.signal) });
   } catch {
     // the caller judges the last answer
   }
@@ -118,12 +122,12 @@ function shown(result: CommandResult): string {
 
 // ---- setup ----
 
-export const buildStep = (onBuilt: (world: DemoWorld) => void): Step => ({
+export const buildStep = (signal: AbortSignal, onBuilt: (world: DemoWorld) => void): Step => ({
   title: 'Build a 2-node cluster from network namespaces',
   required: true,
   async run(_world, say) {
     const cluster = await createCluster({ nodes: 2, clients: 1, agentLogLevel: 'info' });
-    onBuilt({ cluster, pods: new Map() });
+    onBuilt({ cluster, signal, pods: new Map() });
     say(`run ${cluster.prefix} (every namespace of this run starts with it)`);
     for (const node of cluster.nodes) say(`${node.name}: ${node.ip} on the LAN, pods in ${node.podCidr} (namespace ${node.netns})`);
     say(`${cluster.client.name}: ${cluster.client.ip}, outside the cluster; routes the LoadBalancer pool ${cluster.plan.lbPool} via ${cluster.client.lbNextHop}`);
@@ -149,7 +153,7 @@ export const componentsStep: Step = {
       try {
         await waitFor(async () => (await node.curl('http://127.0.0.1:10256/healthz', ['-o', '/dev/null', '-w', '%{http_code}'])).stdout === '200', {
           timeoutMs: 20_000, intervalMs: 250, what: `the proxy on ${node.name} to answer /healthz`,
-          giveUpIf: () => (proxy.exit ? new Error(`the proxy on ${node.name} exited (${proxy.exit.code ?? proxy.exit.signal})`) : undefined),
+          giveUpIf: () => (proxy.exit ? new Error(`the proxy on ${node.name} exited (${proxy.exit.code ?? proxy.exit.signal})`) : stopOn(world.signal)()),
         });
         say(`kplane proxy --node ${node.name} --cluster-cidr ${cluster.plan.clusterCidr}: /healthz 200`);
       } catch (error) {
@@ -189,7 +193,7 @@ export const componentsStep: Step = {
       };
       await cluster.api.create(services, lb);
       const ip = await waitFor(async () => (await cluster.api.get<Service>(services, 'ingress')).status?.loadBalancer?.ingress?.[0]?.ip, {
-        timeoutMs: 10_000, what: 'a LoadBalancer IP for the ingress',
+        timeoutMs: 10_000, what: 'a LoadBalancer IP for the ingress', giveUpIf: stopOn(world.signal),
       });
       const ingressPod = await cluster.startIngress({ node: 1, args: ['--publish-address', ip, '--health-listen', '0.0.0.0:10254'] });
       world.ingress = { pod: ingressPod, ip };
@@ -259,8 +263,8 @@ export const clusterIpStep: Step = {
     const url = `http://${web.spec.clusterIP}/`;
     const names = webPods(world).map((handle) => handle.name);
     say(`Service default/web ${web.spec.clusterIP}:80 selects ${names.join(', ')} (targetPort http = 8080)`);
-    await answersOnce(from, url);
-    const { tally } = await sample(from, url, 30);
+    await answersOnce(world, from, url);
+    const { tally } = await sample(world, from, url, 30);
     say(`30 requests from pod api-1 (${from.node.name}): ${formatTally(tally)}`);
     return spreadVerdict(tally, names);
   },
@@ -277,8 +281,8 @@ export const affinityStep: Step = {
     const bySource: Record<string, Tally> = {};
     for (const sourceName of ['api-1', 'web-2']) {
       const from = pod(world, sourceName);
-      await answersOnce(from, url);
-      const { tally } = await sample(from, url, 15);
+      await answersOnce(world, from, url);
+      const { tally } = await sample(world, from, url, 15);
       bySource[`${sourceName} (${from.ip})`] = tally;
       say(`15 requests from pod ${sourceName} (${from.ip}): ${formatTally(tally)}`);
     }
@@ -298,8 +302,8 @@ export const nodePortStep: Step = {
     const verdicts: Verdict[] = [];
     for (const node of cluster.nodes) {
       const url = `http://${node.ip}:${nodePort}/`;
-      await answersOnce(cluster.client, url);
-      const { tally, clients } = await sample(cluster.client, url, 10);
+      await answersOnce(world, cluster.client, url);
+      const { tally, clients } = await sample(world, cluster.client, url, 10);
       say(`10 requests from ${cluster.client.name} (${cluster.client.ip}) to ${node.name} ${node.ip}:${nodePort}: ${formatTally(tally)}; the pods saw the client as ${[...new Set(clients)].join(', ') || '?'} (masqueraded)`);
       verdicts.push(servedByVerdict(tally, names));
     }
@@ -308,7 +312,7 @@ export const nodePortStep: Step = {
 };
 
 async function loadBalancerIp(world: DemoWorld): Promise<string> {
-  return waitFor(async () => (await service(world, 'web-lb')).status?.loadBalancer?.ingress?.[0]?.ip, { timeoutMs: 10_000, what: 'a LoadBalancer IP for web-lb' });
+  return waitFor(async () => (await service(world, 'web-lb')).status?.loadBalancer?.ingress?.[0]?.ip, { timeoutMs: 10_000, what: 'a LoadBalancer IP for web-lb', giveUpIf: stopOn(world.signal) });
 }
 
 export const loadBalancerStep: Step = {
@@ -320,8 +324,8 @@ export const loadBalancerStep: Step = {
     const url = `http://${ip}/`;
     const names = webPods(world).map((handle) => handle.name);
     say(`Service default/web-lb got ${ip} from the pool ${cluster.plan.lbPool}; the client routes it via ${cluster.client.lbNextHop}`);
-    await answersOnce(cluster.client, url);
-    const { tally } = await sample(cluster.client, url, 12);
+    await answersOnce(world, cluster.client, url);
+    const { tally } = await sample(world, cluster.client, url, 12);
     say(`12 requests from ${cluster.client.name} to ${ip}:80: ${formatTally(tally)}`);
     return servedByVerdict(tally, names);
   },
@@ -335,8 +339,8 @@ export const localPolicyStep: Step = {
     const ip = await loadBalancerIp(world);
     const entry = cluster.nodes.find((node) => node.ip === cluster.client.lbNextHop);
     const local = webPods(world).filter((handle) => handle.node === entry).map((handle) => handle.name);
-    await answersOnce(cluster.client, `http://${ip}/`);
-    const { tally, clients } = await sample(cluster.client, `http://${ip}/`, 10);
+    await answersOnce(world, cluster.client, `http://${ip}/`);
+    const { tally, clients } = await sample(world, cluster.client, `http://${ip}/`, 10);
     say(`traffic to ${ip} enters at ${entry?.name ?? '?'}, whose web pods are ${local.join(', ') || 'none'}: ${formatTally(tally)}`);
     say(`client address seen by the pods: ${[...new Set(clients)].join(', ') || '?'} (the client is ${cluster.client.ip})`);
     return allOf(clientAddressVerdict(clients, cluster.client.ip), servedByVerdict(tally, local));
@@ -353,11 +357,11 @@ export const dnsServiceStep: Step = {
     const from = pod(world, 'web-1');
     const ip = web.spec.clusterIP as string;
     const name = `web.${namespace}.svc.${zone}`;
-    const dig = await digUntil(from, name, 'A', (result) => digLines(result.stdout).includes(ip));
+    const dig = await digUntil(world, from, name, 'A', (result) => digLines(result.stdout).includes(ip));
     say(`pod web-1: dig ${name} → ${shown(dig)}`);
     const getent = await from.getent('web');
     const short = getent.stdout.trim().split(/\s+/)[0] ?? '';
-    say(`pod web-1: getent hosts web (resolv.conf search path) → ${getent.stdout.trim() || `(failed: ${getent.exitCode})`}`);
+    say(`pod web-1: getent hosts web (resolv.conf search path) → ${getent.stdout.trim().replace(/\s+/g, ' ') || `(failed: ${getent.exitCode})`}`);
     return allOf(answersVerdict(dig.stdout, [ip]), short === ip ? pass : { ok: false, why: `getent hosts web gave "${short}", not ${ip}` });
   },
 };
@@ -370,12 +374,12 @@ export const dnsHeadlessStep: Step = {
     const web = webPods(world);
     const ips = web.map((handle) => handle.ip);
     const name = `web-headless.${namespace}.svc.${zone}`;
-    const all = await digUntil(from, name, 'A', (result) => answersVerdict(result.stdout, ips).ok);
+    const all = await digUntil(world, from, name, 'A', (result) => answersVerdict(result.stdout, ips).ok);
     say(`pod web-1: dig ${name} → ${shown(all)}`);
     const second = web[1] ?? web[0];
     if (!second) return { ok: false, why: 'no web pods' };
     const podName = `${second.name}.${name}`;
-    const one = await digUntil(from, podName, 'A', (result) => digLines(result.stdout).includes(second.ip));
+    const one = await digUntil(world, from, podName, 'A', (result) => digLines(result.stdout).includes(second.ip));
     say(`pod web-1: dig ${podName} → ${shown(one)}`);
     return allOf(answersVerdict(all.stdout, ips), answersVerdict(one.stdout, [second.ip]));
   },
@@ -388,7 +392,7 @@ export const dnsSrvStep: Step = {
     const from = pod(world, 'web-1');
     const targets = webPods(world).map((handle) => `${handle.name}.web-headless.${namespace}.svc.${zone}.`);
     const name = `_http._tcp.web-headless.${namespace}.svc.${zone}`;
-    const srv = await digUntil(from, name, 'SRV', (result) => srvVerdict(parseSrv(result.stdout), 8080, targets).ok);
+    const srv = await digUntil(world, from, name, 'SRV', (result) => srvVerdict(parseSrv(result.stdout), 8080, targets).ok);
     say(`pod web-1: dig SRV ${name} →`);
     for (const line of digLines(srv.stdout)) say(`  ${line}`);
     if (digLines(srv.stdout).length === 0) say(`  ${shown(srv)}`);
@@ -402,7 +406,7 @@ export const dnsExternalNameStep: Step = {
   async run(world, say) {
     const from = pod(world, 'web-1');
     const name = `docs.${namespace}.svc.${zone}`;
-    const cname = await digUntil(from, name, 'CNAME', (result) => digLines(result.stdout).includes('www.example.com.'));
+    const cname = await digUntil(world, from, name, 'CNAME', (result) => digLines(result.stdout).includes('www.example.com.'));
     say(`pod web-1: dig CNAME ${name} → ${shown(cname)}`);
     return answersVerdict(cname.stdout, ['www.example.com.']);
   },
@@ -445,7 +449,7 @@ export const ingressStep: Step = {
     say(`Ingress default/web: https://${host}/ → Service web, /api → Service api; certificate from Secret web-example-tls`);
     say(`from ${cluster.client.name}: curl --resolve ${host}:443:${ip} --cacert ${cert} https://${host}/…`);
     try {
-      await waitFor(async () => (await curl(cluster.client, `https://${host}/`, tls)).status === '200', { timeoutMs: 20_000, intervalMs: 300, what: `https://${host}/ to answer` });
+      await waitFor(async () => (await curl(cluster.client, `https://${host}/`, tls)).status === '200', { timeoutMs: 20_000, intervalMs: 300, what: `https://${host}/ to answer`, giveUpIf: stopOn(world.signal) });
     } catch {
       // judged below
     }

@@ -70,7 +70,7 @@ export const demoCommand = defineCommand({
       throw new DemoNeedsRootError(support.reason.startsWith('needs root') ? 'needs root (it builds a cluster from network namespaces)' : `cannot run: ${support.reason}`);
     }
     const missing = await missingTools();
-    if (missing.length > 0) throw new LauncherError('KPLANE_DEMO_MISSING_TOOLS', `kplane demo needs ${missing.join(', ')} on the PATH (test/install-host-deps.sh installs them)`);
+    if (missing.length > 0) throw new LauncherError('KPLANE_DEMO_MISSING_TOOLS', `demo needs ${missing.join(', ')} on the PATH (test/install-host-deps.sh installs them)`);
 
     const style: ReportStyle = { color: Boolean((context.stdout as { isTTY?: boolean }).isTTY) };
     const write = (text: string) => context.stdout.write(text);
@@ -78,7 +78,7 @@ export const demoCommand = defineCommand({
     let world: DemoWorld | undefined;
     let interrupted = false;
     let skipRest: string | undefined;
-    const steps: Step[] = [buildStep((built) => (world = built)), componentsStep, podsStep, applyStep, ...tourSteps];
+    const steps: Step[] = [buildStep(context.signal, (built) => (world = built)), componentsStep, podsStep, applyStep, ...tourSteps];
     const total = steps.length + 1;
 
     const runStep = async (index: number, step: Step) => {
@@ -86,11 +86,18 @@ export const demoCommand = defineCommand({
       let verdict: Verdict;
       if (skipRest) verdict = { ok: false, why: `not run: ${skipRest}` };
       else {
+        // A step cut short by Ctrl-C may still be finishing in the background: it must not print any more.
+        let live = true;
+        const say = (text: string) => {
+          if (live && !context.signal.aborted) write(detail(text));
+        };
         try {
-          verdict = await unlessAborted(step.run(world as DemoWorld, (text) => write(detail(text))), context.signal);
+          verdict = await unlessAborted(step.run(world as DemoWorld, say), context.signal);
         } catch (error) {
           if (error instanceof Interrupted) throw error;
           verdict = { ok: false, why: firstLine(error) };
+        } finally {
+          live = false;
         }
       }
       if (!verdict.ok && !skipRest && world && step.logs) {
@@ -129,7 +136,7 @@ export const demoCommand = defineCommand({
       const result: StepResult = { title: 'Tear everything down', ok: verdict.ok, ...(verdict.why !== undefined ? { why: verdict.why } : {}) };
       results.push(result);
       write(stepResult(result, style));
-      write(summary(results, style));
+      write(summary(results, style, total));
     }
     if (interrupted) throw new DemoInterruptedError();
     const failed = results.filter((result) => !result.ok).map((result) => result.title);

@@ -33,7 +33,7 @@ export class NotReadyError extends LauncherError {
 /** `kplane demo` builds network namespaces: it needs root (and iproute2). */
 export class DemoNeedsRootError extends LauncherError {
   constructor(reason: string) {
-    super('KPLANE_DEMO_NEEDS_ROOT', `kplane demo ${reason}; to run the stack on this machine without root, use "bin/kplane up"`);
+    super('KPLANE_DEMO_NEEDS_ROOT', `demo ${reason}; to run the stack on this machine without root, use "bin/kplane up"`);
   }
 }
 

@@ -112,7 +112,7 @@ export function planUp(input: { dataDir: string; nodeName: string; proxy: ProxyD
     apiserver: {
       name: 'apiserver',
       args: ['apiserver', '--listen', a.api, '--listen', server, '--data-dir', dataDir],
-      readiness: { name: 'apiserver', url: `http://${a.api}/readyz` },
+      readiness: { name: 'apiserver', url: 'http://localhost/readyz', socketPath: socket },
     },
     agents,
   };

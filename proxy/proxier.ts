@@ -7,8 +7,10 @@
  * A sync is full at start, after any failure, when the canary chain has
  * vanished (someone flushed the tables; checked once per sync period), and
  * once per full-sync period;
- * otherwise it rewrites only the top-level chains and the chains of the
- * services that changed. When a restore fails the kernel keeps the last
+ * otherwise it rewrites only the chains of the services that changed and
+ * the top-level chains whose rules changed. With iptables-nft a large nat
+ * payload goes in several commits (render.ts, natCommits) sized by
+ * natChainsPerCommit. When a restore fails the kernel keeps the last
  * good rules; the failure is counted and logged with the lines around the
  * one iptables blamed, and the next sync is a full one. iptables-restore
  * commits table by table, so a payload whose nat part fails may already have
@@ -22,10 +24,10 @@ import { IptablesRestoreError } from './errors.ts';
 import type { CommandRunner } from './exec.ts';
 import type { ProxyHealth } from './health.ts';
 import { isIpv4 } from './ipv4.ts';
-import { chainExists, restoreRules, saveRules } from './iptables/apply.ts';
-import { chains, isServiceChain } from './iptables/chain-names.ts';
+import { chainExists, iptablesMode, natChainsPerCommit, restoreRules, saveRules, type IptablesMode } from './iptables/apply.ts';
+import { CHAIN_PREFIX, chains, isServiceChain } from './iptables/chain-names.ts';
 import { parseIptables, ruleTarget } from './iptables/parse.ts';
-import { jumpKey, RenderCache, renderRules, type RenderResult, type SyncKind } from './iptables/render.ts';
+import { jumpKey, RenderCache, renderRules, type RenderResult, type SyncKind, type TopLevelRules } from './iptables/render.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import { EndpointsChangeTracker, ServiceChangeTracker, type EndpointsMap, type ServicePortMap } from './model.ts';
 import { nodePortAddresses, type InterfaceAddress } from './node-addresses.ts';
@@ -74,6 +76,12 @@ export class Proxier {
   /** A full sync plants the canary, so it counts as a check. */
   #lastCanaryCheckAt = Number.NEGATIVE_INFINITY;
   #activeNatChains: ReadonlySet<string> = new Set();
+  /** The top-level nat rules the last successful sync left in place; undefined after a failure. */
+  #appliedTopLevel: TopLevelRules | undefined;
+  /** kplane nat rules in the kernel after the last successful sync (sizes the nat commits). */
+  #installedNatRules = 0;
+  /** The host's iptables mode, asked once (`iptables -V`). */
+  #mode: IptablesMode | undefined;
   /** The filter table of the last successful sync, put back when a later payload fails half-way. */
   #lastGoodFilter: string | undefined;
   #udp: UdpState = new Map();
@@ -111,7 +119,7 @@ export class Proxier {
   /** What a full sync would write on a node without kplane rules: --dry-run's output. */
   renderFull(): string {
     this.#applyChanges();
-    return this.#render({ full: true, existingJumps: new Set() }, new Set()).text;
+    return this.#render({ full: true, existingJumps: new Set() }, new Set(), undefined).text;
   }
 
   #applyChanges(): void {
@@ -124,7 +132,7 @@ export class Proxier {
     this.#deps.metrics.endpointChangesPending.set(0);
   }
 
-  #render(sync: SyncKind, existingNatChains: ReadonlySet<string>): RenderResult {
+  #render(sync: SyncKind, existingNatChains: ReadonlySet<string>, chainsPerCommit: number | undefined): RenderResult {
     const interfaces = this.#deps.interfaces();
     const nodeIPs = interfaces.filter((entry) => !entry.internal && isIpv4(entry.address)).map((entry) => entry.address);
     return renderRules(
@@ -134,6 +142,7 @@ export class Proxier {
         nodePortAddresses: nodePortAddresses(this.#config.nodePortCidrs, interfaces),
         existingNatChains,
         sync,
+        ...(chainsPerCommit === undefined ? {} : { natChainsPerCommit: chainsPerCommit }),
       },
       { clusterCidr: this.#config.clusterCidr, nodeIPs, masqueradeMark: this.#config.masqueradeMark },
       this.#renderCache,
@@ -145,18 +154,20 @@ export class Proxier {
     return true;
   }
 
-  /** The kernel's per-service nat chains and the jumps in its built-in chains, for a full sync. */
-  async #readKernel(): Promise<{ natChains: Set<string>; jumps: Set<string> }> {
+  /** The kernel's per-service nat chains, the jumps in its built-in chains and the count of kplane nat rules, for a full sync. */
+  async #readKernel(): Promise<{ natChains: Set<string>; jumps: Set<string>; natRules: number }> {
     const tables = parseIptables(await saveRules(this.#deps.run));
     const natChains = new Set([...(tables.get('nat')?.chains.keys() ?? [])].filter(isServiceChain));
     const jumps = new Set<string>();
+    let natRules = 0;
     for (const table of tables.values()) {
       for (const rule of table.rules) {
         const target = ruleTarget(rule);
         if (target !== undefined) jumps.add(jumpKey(table.name, rule.chain, target));
+        if (table.name === 'nat' && rule.chain.startsWith(CHAIN_PREFIX)) natRules += 1;
       }
     }
-    return { natChains, jumps };
+    return { natChains, jumps, natRules };
   }
 
   /** One sync; never throws. Resolves true when the rules were applied. */
@@ -175,15 +186,18 @@ export class Proxier {
           full = true;
         }
       }
+      this.#mode ??= await iptablesMode(this.#deps.run);
       if (full) {
         const kernel = await this.#readKernel();
-        result = this.#render({ full: true, existingJumps: kernel.jumps }, kernel.natChains);
+        result = this.#render({ full: true, existingJumps: kernel.jumps }, kernel.natChains, natChainsPerCommit(this.#mode, kernel.natRules));
       } else {
-        result = this.#render({ full: false, changedServices: this.#changedServices }, this.#activeNatChains);
+        const sync: SyncKind = { full: false, changedServices: this.#changedServices, ...(this.#appliedTopLevel ? { appliedTopLevel: this.#appliedTopLevel } : {}) };
+        result = this.#render(sync, this.#activeNatChains, natChainsPerCommit(this.#mode, this.#installedNatRules));
       }
       await restoreRules(this.#deps.run, result.text);
     } catch (error) {
       this.#needFullSync = true;
+      this.#appliedTopLevel = undefined;
       if (error instanceof IptablesRestoreError) {
         metrics.restoreFailures.inc();
         if (!full) metrics.partialRestoreFailures.inc();
@@ -198,6 +212,8 @@ export class Proxier {
 
     const changed = this.#changedServices.size;
     this.#activeNatChains = result.activeNatChains;
+    this.#appliedTopLevel = result.topLevel;
+    this.#installedNatRules = result.counts.natRulesTotal;
     this.#lastGoodFilter = result.filterTable;
     this.#needFullSync = false;
     if (full) this.#lastFullSyncAt = this.#lastCanaryCheckAt = started;
@@ -226,7 +242,19 @@ export class Proxier {
     await this.#cleanConntrack();
     await this.#deps.serviceHealth?.sync(...this.#healthCheckState());
     logger.info(
-      { full, reason, changedServices: changed, servicePorts: this.#servicePorts.size, endpoints: endpointCount, filterRules: result.counts.filterRules, natRules: result.counts.natRulesTotal, deletedChains: result.deletedChains.length, durationSeconds: seconds },
+      {
+        full,
+        reason,
+        changedServices: changed,
+        servicePorts: this.#servicePorts.size,
+        endpoints: endpointCount,
+        filterRules: result.counts.filterRules,
+        natRules: result.counts.natRulesTotal,
+        natRulesWritten: result.counts.natRules,
+        natCommits: result.natCommits,
+        deletedChains: result.deletedChains.length,
+        durationSeconds: seconds,
+      },
       'synced proxy rules',
     );
     return true;

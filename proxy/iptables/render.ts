@@ -6,10 +6,18 @@
  * output is byte-stable.
  *
  * A full sync declares every chain and inserts any missing jump from the
- * built-in chains; a partial sync rewrites the top-level chains and only the
- * per-service chains of services that changed, leaving the rest of the
- * kernel's rules as they are. Both delete per-service chains that are no
- * longer used.
+ * built-in chains; a partial sync rewrites only the per-service chains of
+ * services that changed and the top-level nat chains whose rules differ
+ * from what the last sync applied, leaving the rest of the kernel's rules as
+ * they are. Both delete per-service chains that are no longer used.
+ *
+ * With `natChainsPerCommit` (iptables-nft), a nat table whose per-service
+ * chains outnumber it is written as several nat commits: first the helper
+ * chains, then the service chains in groups that keep each service whole,
+ * then the top-level chains that reference them and the deletions, then the
+ * jumps from the built-in chains. iptables-nft 1.8.9 keeps the chain names
+ * a `--noflush` transaction refers to in a sorted linked list, so one
+ * transaction costs O(chains²) in userspace (proxy/README.md, "Performance").
  */
 import { LineBuffer } from '../line-buffer.ts';
 import { cidrContains, parseIpv4Cidr } from '../ipv4.ts';
@@ -52,7 +60,12 @@ export function jumpKey(table: string, chain: string, target: string): string {
   return `${table}/${chain}/${target}`;
 }
 
-/** Above this many endpoints, per-endpoint comments are left out to keep the payload small, as kube-proxy does. */
+/**
+ * Large-cluster mode, as kube-proxy's: above this many endpoints in total,
+ * the per-endpoint comments (SEP rules and the SVC/SVL rules that jump to
+ * them) are left out, which makes a 10-endpoint service's payload about 30%
+ * smaller; service-level comments stay.
+ */
 export const LARGE_CLUSTER_ENDPOINTS = 1000;
 
 export interface RenderOptions {
@@ -62,7 +75,12 @@ export interface RenderOptions {
   readonly nodeIPs: readonly string[];
   /** "0x4000": bit 14, kube-proxy's default. */
   readonly masqueradeMark: string;
+  /** Large-cluster mode above this many endpoints in total (default LARGE_CLUSTER_ENDPOINTS); tests lower it. */
+  readonly largeClusterEndpoints?: number;
 }
+
+/** The rules of each top-level nat chain (KPLANE-SERVICES, -NODEPORTS, -POSTROUTING, -MARK-MASQ) as one text. */
+export type TopLevelRules = Readonly<Record<string, string>>;
 
 export type SyncKind =
   | {
@@ -74,6 +92,12 @@ export type SyncKind =
       readonly full: false;
       /** Services ("ns/name") whose per-service chains are rewritten. */
       readonly changedServices: ReadonlySet<string>;
+      /**
+       * The top-level nat rules the last successful sync left in the kernel
+       * (its RenderResult.topLevel). A chain whose rules are unchanged is not
+       * written; without it every top-level chain is.
+       */
+      readonly appliedTopLevel?: TopLevelRules;
     };
 
 export interface RenderInput {
@@ -84,6 +108,11 @@ export interface RenderInput {
   /** Per-service nat chains present now (read from the kernel, or the last sync's); unused ones are deleted. */
   readonly existingNatChains: ReadonlySet<string>;
   readonly sync: SyncKind;
+  /**
+   * Split the nat table into several commits when its per-service chains
+   * outnumber this (iptables-nft); undefined writes one nat commit.
+   */
+  readonly natChainsPerCommit?: number;
 }
 
 export interface RuleCounts {
@@ -113,6 +142,10 @@ export interface RenderResult {
   /** Service ports whose Local policy has no local endpoint, per traffic kind (a kube-proxy metric). */
   readonly noLocalEndpoints: { readonly internal: number; readonly external: number };
   readonly largeClusterMode: boolean;
+  /** The top-level nat chains' rules after this sync: the next partial sync's appliedTopLevel. */
+  readonly topLevel: TopLevelRules;
+  /** nat commits in the payload (0 when nothing in nat changed). */
+  readonly natCommits: number;
 }
 
 const chainLine = (chain: string) => `:${chain} - [0:0]`;
@@ -135,8 +168,10 @@ function compareKeys(a: string, b: string): number {
  */
 interface PortOutput {
   readonly filterRules: readonly string[];
-  /** Lines in KPLANE-SERVICES and KPLANE-NODEPORTS (nat), rewritten on every sync. */
-  readonly topNatRules: readonly string[];
+  /** Lines in KPLANE-SERVICES (nat). */
+  readonly servicesRules: readonly string[];
+  /** Lines in KPLANE-NODEPORTS (nat). */
+  readonly nodePortRules: readonly string[];
   /** The port's own nat chains (SVC, SVL, EXT, FW, SEP): names, declarations and rules. */
   readonly chainNames: readonly string[];
   readonly natChains: readonly string[];
@@ -174,41 +209,46 @@ interface PortSettings {
 export function renderRules(input: RenderInput, options: RenderOptions, cache?: RenderCache): RenderResult {
   const filterChains = new LineBuffer();
   const filterRules = new LineBuffer();
-  const natChains = new LineBuffer();
-  const natRules = new LineBuffer();
   // Jumps from the built-in chains are kept apart: they are not kplane's rules and not counted.
   const filterJumps = new LineBuffer();
   const natJumps = new LineBuffer();
-  const { full } = input.sync;
+  const { sync } = input;
+  const { full } = sync;
   const mark = options.masqueradeMark;
 
   for (const chain of [chains.services, chains.externalServices, chains.forward, chains.nodePorts, chains.proxyFirewall]) filterChains.write(chainLine(chain));
-  for (const chain of [chains.services, chains.nodePorts, chains.postrouting, chains.markMasq]) natChains.write(chainLine(chain));
   if (full) {
     filterChains.write(chainLine(chains.canary));
-    natChains.write(chainLine(chains.canary));
     // Inserted last-first so they end up in jumpRules order at the top of each built-in chain.
     for (const jump of [...jumpRules].reverse()) {
-      if (input.sync.existingJumps.has(jumpKey(jump.table, jump.chain, jump.target))) continue;
+      if (sync.existingJumps.has(jumpKey(jump.table, jump.chain, jump.target))) continue;
       (jump.table === 'filter' ? filterJumps : natJumps).write('-I', jump.chain, jump.match, '-m', 'comment', '--comment', quote(jump.comment), '-j', jump.target);
     }
   }
 
-  natRules.write('-A', chains.postrouting, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
+  const postroutingRules = new LineBuffer();
+  postroutingRules.write('-A', chains.postrouting, '-m', 'mark', '!', '--mark', `${mark}/${mark}`, '-j', 'RETURN');
   // Clearing the mark keeps a packet that traverses the stack again from being masqueraded twice.
-  natRules.write('-A', chains.postrouting, '-j', 'MARK', '--xor-mark', mark);
-  natRules.write('-A', chains.postrouting, '-m', 'comment', '--comment', quote('kplane service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
-  natRules.write('-A', chains.markMasq, '-j', 'MARK', '--or-mark', mark);
+  postroutingRules.write('-A', chains.postrouting, '-j', 'MARK', '--xor-mark', mark);
+  postroutingRules.write('-A', chains.postrouting, '-m', 'comment', '--comment', quote('kplane service traffic requiring SNAT'), '-j', 'MASQUERADE', '--random-fully');
+  const markMasqRules = new LineBuffer();
+  markMasqRules.write('-A', chains.markMasq, '-j', 'MARK', '--or-mark', mark);
 
   const keys = [...input.servicePorts.keys()].sort(compareKeys);
   let totalEndpoints = 0;
   for (const key of keys) totalEndpoints += input.endpoints.get(key)?.length ?? 0;
-  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS;
+  const largeClusterMode = totalEndpoints > (options.largeClusterEndpoints ?? LARGE_CLUSTER_ENDPOINTS);
   const settings: PortSettings = { clusterCidr: options.clusterCidr, nodeIPs: options.nodeIPs, comments: !largeClusterMode };
   const settingsKey = JSON.stringify(settings);
 
+  const outputs: PortOutput[] = [];
+  /** Per-port flag: its own chains are written by this sync. */
+  const rewritten: boolean[] = [];
   const activeNatChains = new Set<string>();
-  let skippedNatRules = 0;
+  const servicesRules: string[] = [];
+  const nodePortRules: string[] = [];
+  let serviceChainRules = 0;
+  let writtenChains = 0;
   let noLocalInternal = 0;
   let noLocalExternal = 0;
   for (const key of keys) {
@@ -219,34 +259,44 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache?: 
       output = renderServicePort(info, endpoints ?? [], settings);
       cache?.set(info, endpoints, settingsKey, output);
     }
+    outputs.push(output);
+    const write = full || sync.changedServices.has(info.service);
+    rewritten.push(write);
+    if (write) writtenChains += output.chainNames.length;
     filterRules.writeLines(output.filterRules);
-    natRules.writeLines(output.topNatRules);
+    for (const line of output.servicesRules) servicesRules.push(line);
+    for (const line of output.nodePortRules) nodePortRules.push(line);
     for (const chain of output.chainNames) activeNatChains.add(chain);
-    if (full || input.sync.changedServices.has(info.service)) {
-      natChains.writeLines(output.natChains);
-      natRules.writeLines(output.natRules);
-    } else {
-      skippedNatRules += output.natRules.length;
-    }
+    serviceChainRules += output.natRules.length;
     if (output.noLocalInternal) noLocalInternal += 1;
     if (output.noLocalExternal) noLocalExternal += 1;
   }
 
-  const deletedChains = [...input.existingNatChains].filter((chain) => !activeNatChains.has(chain) && isServiceChain(chain)).sort(compareKeys);
-  for (const chain of deletedChains) {
-    // Declaring the chain flushes it, so the delete cannot fail on rules it still holds.
-    natChains.write(chainLine(chain));
-    natRules.write('-X', chain);
-  }
-
   // The NodePort jump must stay last in KPLANE-SERVICES: it matches every local destination.
+  const nodePortsJumps = new LineBuffer();
   const nodePortsComment = quote('kplane service nodeports; NOTE: this must be the last rule in this chain');
   if (input.nodePortAddresses === undefined) {
     // Without route_localnet (kplane never sets it) a NodePort on 127.0.0.1 cannot work.
-    natRules.write('-A', chains.services, '-m', 'comment', '--comment', nodePortsComment, '-m', 'addrtype', '--dst-type', 'LOCAL', '!', '-d', '127.0.0.0/8', '-j', chains.nodePorts);
+    nodePortsJumps.write('-A', chains.services, '-m', 'comment', '--comment', nodePortsComment, '-m', 'addrtype', '--dst-type', 'LOCAL', '!', '-d', '127.0.0.0/8', '-j', chains.nodePorts);
   } else {
-    for (const ip of input.nodePortAddresses) natRules.write('-A', chains.services, '-m', 'comment', '--comment', nodePortsComment, '-d', ip, '-j', chains.nodePorts);
+    for (const ip of input.nodePortAddresses) nodePortsJumps.write('-A', chains.services, '-m', 'comment', '--comment', nodePortsComment, '-d', ip, '-j', chains.nodePorts);
   }
+
+  const joined = (...parts: readonly (readonly string[])[]) => parts.flat().join('\n');
+  const topLevel: TopLevelRules = {
+    [chains.services]: joined(servicesRules, nodePortsJumps.lineList()),
+    [chains.nodePorts]: joined(nodePortRules),
+    [chains.postrouting]: joined(postroutingRules.lineList()),
+    [chains.markMasq]: joined(markMasqRules.lineList()),
+  };
+  const applied = full ? undefined : sync.appliedTopLevel;
+  const writeTop = (chain: string) => applied === undefined || applied[chain] !== topLevel[chain];
+  const writeServices = writeTop(chains.services);
+  const writeNodePorts = writeTop(chains.nodePorts);
+  const writePostrouting = writeTop(chains.postrouting);
+  const writeMarkMasq = writeTop(chains.markMasq);
+
+  const deletedChains = [...input.existingNatChains].filter((chain) => !activeNatChains.has(chain) && isServiceChain(chain)).sort(compareKeys);
 
   // INVALID packets would otherwise reach the pod un-NATed and make it send resets (kubernetes#74839).
   filterRules.write('-A', chains.forward, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
@@ -254,29 +304,168 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache?: 
   filterRules.write('-A', chains.forward, '-m', 'comment', '--comment', quote('kplane forwarding rules'), '-m', 'mark', '--mark', `${mark}/${mark}`, '-j', 'ACCEPT');
   filterRules.write('-A', chains.forward, '-m', 'comment', '--comment', quote('kplane forwarding conntrack rule'), '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED', '-j', 'ACCEPT');
 
+  const nat: NatParts = {
+    full,
+    outputs,
+    rewritten,
+    writeServices,
+    writeNodePorts,
+    writePostrouting,
+    writeMarkMasq,
+    postroutingRules: postroutingRules.lineList(),
+    markMasqRules: markMasqRules.lineList(),
+    nodePortsJumps: nodePortsJumps.lineList(),
+    deletedChains,
+    jumps: natJumps.lineList(),
+  };
+  const split = input.natChainsPerCommit !== undefined && writtenChains > input.natChainsPerCommit;
+  const natText = split ? natCommits(nat, input.natChainsPerCommit as number) : [natCommit(nat)];
+
+  const topRulesWritten =
+    (writeServices ? servicesRules.length + nodePortsJumps.lines : 0) + (writeNodePorts ? nodePortRules.length : 0) + (writePostrouting ? postroutingRules.lines : 0) + (writeMarkMasq ? markMasqRules.lines : 0);
+  let serviceRulesWritten = 0;
+  outputs.forEach((output, i) => {
+    if (rewritten[i]) serviceRulesWritten += output.natRules.length;
+  });
+  const natRulesTotal = servicesRules.length + nodePortsJumps.lines + nodePortRules.length + postroutingRules.lines + markMasqRules.lines + serviceChainRules;
+
   const mangle = full ? `*mangle\n${chainLine(chains.canary)}\nCOMMIT\n` : '';
   const filter = ['*filter\n', filterChains.text(), filterJumps.text(), filterRules.text(), 'COMMIT\n'].join('');
-  const nat = ['*nat\n', natChains.text(), natJumps.text(), natRules.text(), 'COMMIT\n'].join('');
-  const natRulesWritten = natRules.lines - deletedChains.length;
+  const natCommitTexts = natText.filter((text) => text !== '');
   return {
-    text: mangle + filter + nat,
+    text: mangle + filter + natCommitTexts.join(''),
     filterTable: ['*filter\n', filterChains.text(), filterRules.text(), 'COMMIT\n'].join(''),
     counts: {
       filterRules: filterRules.lines,
-      natRules: natRulesWritten,
-      natRulesTotal: natRulesWritten + skippedNatRules,
+      natRules: topRulesWritten + serviceRulesWritten,
+      natRulesTotal,
       natChains: activeNatChains.size,
     },
     activeNatChains,
     deletedChains,
     noLocalEndpoints: { internal: noLocalInternal, external: noLocalExternal },
     largeClusterMode,
+    topLevel,
+    natCommits: natCommitTexts.length,
   };
+}
+
+/** What the nat table's commits are made of. */
+interface NatParts {
+  readonly full: boolean;
+  readonly outputs: readonly PortOutput[];
+  readonly rewritten: readonly boolean[];
+  readonly writeServices: boolean;
+  readonly writeNodePorts: boolean;
+  readonly writePostrouting: boolean;
+  readonly writeMarkMasq: boolean;
+  readonly postroutingRules: readonly string[];
+  readonly markMasqRules: readonly string[];
+  readonly nodePortsJumps: readonly string[];
+  readonly deletedChains: readonly string[];
+  readonly jumps: readonly string[];
+}
+
+/** One line per element, each ending in a newline. */
+function lines(list: readonly string[]): string {
+  return list.length === 0 ? '' : list.join('\n') + '\n';
+}
+
+function commit(body: readonly string[]): string {
+  return body.length === 0 ? '' : `*nat\n${lines(body)}COMMIT\n`;
+}
+
+/**
+ * The whole nat table as one commit, in kube-proxy's order: declarations,
+ * jumps, then each service's top-level rules followed by its own chains'
+ * rules, deletions, and the NodePort jump last. Empty when nothing changes.
+ */
+function natCommit(nat: NatParts): string {
+  const declarations: string[] = [];
+  const rules: string[] = [];
+  if (nat.writeServices) declarations.push(chainLine(chains.services));
+  if (nat.writeNodePorts) declarations.push(chainLine(chains.nodePorts));
+  if (nat.writePostrouting) declarations.push(chainLine(chains.postrouting));
+  if (nat.writeMarkMasq) declarations.push(chainLine(chains.markMasq));
+  if (nat.full) declarations.push(chainLine(chains.canary));
+  if (nat.writePostrouting) rules.push(...nat.postroutingRules);
+  if (nat.writeMarkMasq) rules.push(...nat.markMasqRules);
+  nat.outputs.forEach((output, i) => {
+    if (nat.writeServices) for (const line of output.servicesRules) rules.push(line);
+    if (nat.writeNodePorts) for (const line of output.nodePortRules) rules.push(line);
+    if (nat.rewritten[i]) {
+      for (const line of output.natChains) declarations.push(line);
+      for (const line of output.natRules) rules.push(line);
+    }
+  });
+  for (const chain of nat.deletedChains) {
+    // Declaring the chain flushes it, so the delete cannot fail on rules it still holds.
+    declarations.push(chainLine(chain));
+    rules.push(`-X ${chain}`);
+  }
+  if (nat.writeServices) rules.push(...nat.nodePortsJumps);
+  if (declarations.length === 0 && rules.length === 0 && nat.jumps.length === 0) return '';
+  return commit([...declarations, ...nat.jumps, ...rules]);
+}
+
+/**
+ * The nat table as several commits, each consistent on its own, so a failure
+ * half-way leaves every service either as it was or as it should be:
+ * helper chains first (the service chains jump to KPLANE-MARK-MASQ), then
+ * the rewritten services' own chains in groups of about `perCommit` chains
+ * (a service is never split; nothing refers to a new chain yet), then the
+ * top-level chains that refer to them, with the deletions of chains nothing
+ * refers to any more, and last the jumps from the built-in chains, so a
+ * first sync hooks in only once everything is in place.
+ */
+function natCommits(nat: NatParts, perCommit: number): string[] {
+  const texts: string[] = [];
+  const helpers: string[] = [];
+  if (nat.writePostrouting) helpers.push(chainLine(chains.postrouting));
+  if (nat.writeMarkMasq) helpers.push(chainLine(chains.markMasq));
+  if (nat.full) helpers.push(chainLine(chains.canary));
+  if (nat.writePostrouting) helpers.push(...nat.postroutingRules);
+  if (nat.writeMarkMasq) helpers.push(...nat.markMasqRules);
+  texts.push(commit(helpers));
+
+  let declarations: string[] = [];
+  let rules: string[] = [];
+  let chainsInCommit = 0;
+  const flush = () => {
+    texts.push(commit([...declarations, ...rules]));
+    declarations = [];
+    rules = [];
+    chainsInCommit = 0;
+  };
+  nat.outputs.forEach((output, i) => {
+    if (!nat.rewritten[i] || output.chainNames.length === 0) return;
+    if (chainsInCommit > 0 && chainsInCommit + output.chainNames.length > perCommit) flush();
+    for (const line of output.natChains) declarations.push(line);
+    for (const line of output.natRules) rules.push(line);
+    chainsInCommit += output.chainNames.length;
+  });
+  flush();
+
+  const top: string[] = [];
+  const topRules: string[] = [];
+  if (nat.writeServices) top.push(chainLine(chains.services));
+  if (nat.writeNodePorts) top.push(chainLine(chains.nodePorts));
+  for (const chain of nat.deletedChains) top.push(chainLine(chain));
+  for (const output of nat.outputs) {
+    if (nat.writeServices) for (const line of output.servicesRules) topRules.push(line);
+    if (nat.writeNodePorts) for (const line of output.nodePortRules) topRules.push(line);
+  }
+  if (nat.writeServices) topRules.push(...nat.nodePortsJumps);
+  for (const chain of nat.deletedChains) topRules.push(`-X ${chain}`);
+  texts.push(commit([...top, ...topRules]));
+  texts.push(commit(nat.jumps));
+  return texts;
 }
 
 function renderServicePort(info: ServicePortInfo, endpoints: readonly EndpointInfo[], settings: PortSettings): PortOutput {
   const filterRules = new LineBuffer();
-  const topNatRules = new LineBuffer();
+  const servicesRules = new LineBuffer();
+  const nodePortRules = new LineBuffer();
   const natChains = new LineBuffer();
   const natRules = new LineBuffer();
   const chainNames: string[] = [];
@@ -314,16 +503,16 @@ function renderServicePort(info: ServicePortInfo, endpoints: readonly EndpointIn
   }
 
   if (internalFilter === undefined) {
-    topNatRules.write('-A', chains.services, '-m', 'comment', '--comment', quote(`${name} cluster IP`), proto, '-d', info.clusterIP, '--dport', String(info.port), '-j', internalChain);
+    servicesRules.write('-A', chains.services, '-m', 'comment', '--comment', quote(`${name} cluster IP`), proto, '-d', info.clusterIP, '--dport', String(info.port), '-j', internalChain);
   } else {
     filterRules.write('-A', chains.services, '-m', 'comment', '--comment', internalFilter.comment, proto, '-d', info.clusterIP, '--dport', String(info.port), '-j', internalFilter.target);
   }
   for (const ip of info.externalIPs) {
-    if (hasAnyEndpoints) topNatRules.write('-A', chains.services, '-m', 'comment', '--comment', quote(`${name} external IP`), proto, '-d', ip, '--dport', String(info.port), '-j', names.ext);
+    if (hasAnyEndpoints) servicesRules.write('-A', chains.services, '-m', 'comment', '--comment', quote(`${name} external IP`), proto, '-d', ip, '--dport', String(info.port), '-j', names.ext);
     if (externalFilter) filterRules.write('-A', chains.externalServices, '-m', 'comment', '--comment', externalFilter.comment, proto, '-d', ip, '--dport', String(info.port), '-j', externalFilter.target);
   }
   for (const ip of info.loadBalancerIPs) {
-    if (hasAnyEndpoints) topNatRules.write('-A', chains.services, '-m', 'comment', '--comment', quote(`${name} loadbalancer IP`), proto, '-d', ip, '--dport', String(info.port), '-j', loadBalancerChain);
+    if (hasAnyEndpoints) servicesRules.write('-A', chains.services, '-m', 'comment', '--comment', quote(`${name} loadbalancer IP`), proto, '-d', ip, '--dport', String(info.port), '-j', loadBalancerChain);
     if (usesFirewallChain) {
       // Sources the FW chain did not send on were not DNATed and still carry the LB IP: drop them here.
       filterRules.write('-A', chains.proxyFirewall, '-m', 'comment', '--comment', quote(`${name} traffic not accepted by ${names.fw}`), proto, '-d', ip, '--dport', String(info.port), '-j', 'DROP');
@@ -336,7 +525,7 @@ function renderServicePort(info: ServicePortInfo, endpoints: readonly EndpointIn
   }
   if (info.nodePort !== 0) {
     // NodePorts bypass loadBalancerSourceRanges, as in Kubernetes.
-    if (hasAnyEndpoints) topNatRules.write('-A', chains.nodePorts, '-m', 'comment', '--comment', name, proto, '--dport', String(info.nodePort), '-j', names.ext);
+    if (hasAnyEndpoints) nodePortRules.write('-A', chains.nodePorts, '-m', 'comment', '--comment', name, proto, '--dport', String(info.nodePort), '-j', names.ext);
     if (externalFilter) {
       filterRules.write('-A', chains.externalServices, '-m', 'comment', '--comment', externalFilter.comment, '-m', 'addrtype', '--dst-type', 'LOCAL', proto, '--dport', String(info.nodePort), '-j', externalFilter.target);
     }
@@ -402,7 +591,8 @@ function renderServicePort(info: ServicePortInfo, endpoints: readonly EndpointIn
   return {
     chainNames,
     filterRules: filterRules.lineList(),
-    topNatRules: topNatRules.lineList(),
+    servicesRules: servicesRules.lineList(),
+    nodePortRules: nodePortRules.lineList(),
     natChains: natChains.lineList(),
     natRules: natRules.lineList(),
     noLocalInternal: hasAnyEndpoints && !hasInternalEndpoints,

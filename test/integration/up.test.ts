@@ -193,7 +193,7 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     if (rootBefore) expect(diffSnapshots(rootBefore, await snapshotRootNetwork())).toEqual([]);
   });
 
-  it('starts the API store, DNS, ingress and proxy as children and reports where each listens', async () => {
+  it('starts the API store, DNS, ingress and proxy as children and reports where each listens', { timeout: 120_000 }, async () => {
     up = startUp();
     const report = await waitForReport(up);
     expect(report).toContain('http://127.0.0.1:6443');
@@ -306,7 +306,7 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     expect(srv.stdout).toContain('8080 web-1.web-headless.default.svc.cluster.local.');
   });
 
-  it('stops every child on SIGINT, exits 0 and removes the proxy\'s rules', async () => {
+  it('stops every child on SIGINT, exits 0 and removes the proxy\'s rules', { timeout: 90_000 }, async () => {
     const process_ = up as UpProcess;
     process_.child.kill('SIGINT');
     const exit = await waitForExit(process_);
@@ -321,7 +321,7 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     expect(ports.sort()).toEqual([`${backendIp}:8081`, `${webIp}:8080`]);
   });
 
-  it('with --no-proxy says why in one line; a child that dies is named with its log, and the rest are stopped', async () => {
+  it('with --no-proxy says why in one line; a child that dies is named with its log, and the rest are stopped', { timeout: 180_000 }, async () => {
     up = startUp(['--no-proxy']);
     const report = await waitForReport(up);
     expect(report).toMatch(/Proxy +not started: --no-proxy was given\. To program this machine's iptables, run as root: bin\/kplane proxy --kubeconfig \S+ --node \S+/);

@@ -60,11 +60,11 @@ function seed(proxier: Proxier, services: Service[], slices: EndpointSlice[]): v
 }
 
 describe('Proxier.sync', () => {
-  test('the first sync is full: it reads the kernel, inserts the jumps and plants the canary', async () => {
+  test('the first sync is full: it asks for the iptables mode, reads the kernel, inserts the jumps and plants the canary', async () => {
     const { runner, metrics, proxier } = setup();
     seed(proxier, [web], [webSlice('10.180.0.1')]);
     expect(await proxier.sync('change')).toBe(true);
-    expect(programs(runner.calls)).toEqual(['iptables-save', 'iptables-restore']);
+    expect(runner.calls.map((call) => [call.file, ...call.args].join(' '))).toEqual(['iptables -V', 'iptables-save', 'iptables-restore -w 5 --noflush --counters']);
     const [payload = ''] = restores(runner);
     expect(payload).toMatch(/^\*mangle\n:KPLANE-PROXY-CANARY - \[0:0\]\nCOMMIT\n/);
     expect(payload).toContain('-I PREROUTING -m comment --comment "kplane service portals" -j KPLANE-SERVICES\n');
@@ -86,9 +86,58 @@ describe('Proxier.sync', () => {
     expect(payload).not.toContain('-I ');
     expect(payload).toContain(':KPLANE-SVC-');
     expect(payload).toContain('--to-destination 10.180.0.2:80');
-    // The unchanged service keeps its rules in KPLANE-SERVICES but its own chains are not rewritten.
-    expect(payload).toContain('"ns1/other:p80 cluster IP"');
+    // The other service's chains are not rewritten, and neither are the top-level nat chains:
+    // the endpoint change left their rules as they were.
     expect(payload).not.toContain('10.180.0.9');
+    const nat = payload.slice(payload.indexOf('*nat\n'));
+    expect(nat).not.toMatch(/^:KPLANE-(SERVICES|NODEPORTS|POSTROUTING|MARK-MASQ) /m);
+    expect(nat).not.toContain('-A KPLANE-SERVICES');
+    expect(undeclaredJumps(payload, new Set(['KPLANE-MARK-MASQ']))).toEqual([]);
+  });
+
+  test('a partial sync rewrites KPLANE-SERVICES when a service comes or goes, and nothing else at the top', async () => {
+    const { runner, proxier } = setup();
+    seed(proxier, [web], [webSlice('10.180.0.1')]);
+    await proxier.sync('change');
+    runner.clear();
+    seed(proxier, [other], [otherSlice]);
+    expect(await proxier.sync('change')).toBe(true);
+    const [payload = ''] = restores(runner);
+    const nat = payload.slice(payload.indexOf('*nat\n'));
+    expect(nat).toContain(':KPLANE-SERVICES - [0:0]\n');
+    expect(nat).toContain('"ns1/web:p80 cluster IP"');
+    expect(nat).toContain('"ns1/other:p80 cluster IP"');
+    expect(nat).not.toContain(':KPLANE-NODEPORTS ');
+    expect(nat).not.toContain(':KPLANE-POSTROUTING ');
+    expect(nat).not.toContain(':KPLANE-MARK-MASQ ');
+  });
+
+  test.each([
+    ['iptables v1.8.9 (nf_tables)', 'splits a large nat payload into several commits', true],
+    ['iptables v1.8.9 (legacy)', 'keeps a large nat payload in one commit', false],
+  ])('with "%s" the proxier %s', async (version, _what, split) => {
+    const { runner, proxier } = setup();
+    runner.respond((call) => (call.file === 'iptables' && call.args[0] === '-V' ? { exitCode: 0, stdout: `${version}\n`, stderr: '' } : undefined));
+    // 60 services of 10 endpoints: 660 per-service chains, more than one nft commit takes on an empty node.
+    const services = Array.from({ length: 60 }, (_, i) =>
+      makeService('ns1', `s${i}`, (s) => {
+        s.spec.clusterIP = `172.30.1.${i + 1}`;
+        s.spec.ports = [tcpPort('p80', 80)];
+      }),
+    );
+    const slices = services.map((service, i) =>
+      makeSlice('ns1', service.metadata.name as string, 'a', (s) => {
+        s.ports = [{ name: 'p80', port: 80, protocol: 'TCP' }];
+        s.endpoints = Array.from({ length: 10 }, (_, j) => endpoint(`10.181.${i}.${j + 1}`));
+      }),
+    );
+    seed(proxier, services, slices);
+    expect(await proxier.sync('change')).toBe(true);
+    const [payload = ''] = restores(runner);
+    const natCommits = payload.split('*nat\n').length - 1;
+    if (split) expect(natCommits).toBeGreaterThan(2);
+    else expect(natCommits).toBe(1);
+    expect(undeclaredJumps(payload)).toEqual([]);
   });
 
   test('a partial sync deletes the chain of an endpoint that went away', async () => {
@@ -195,7 +244,7 @@ describe('Proxier.sync', () => {
       });
     seed(proxier, [dns], [dnsSlice('10.180.0.1', '10.180.0.2')]);
     await proxier.sync('change');
-    expect(programs(runner.calls)).toEqual(['iptables-save', 'iptables-restore', 'conntrack']);
+    expect(programs(runner.calls)).toEqual(['iptables', 'iptables-save', 'iptables-restore', 'conntrack']);
     runner.clear();
     proxier.updateEndpointSlice(dnsSlice('10.180.0.1', '10.180.0.2'), dnsSlice('10.180.0.2'));
     await proxier.sync('change');

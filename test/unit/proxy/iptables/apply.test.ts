@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { IptablesRestoreError, ProxyCommandError } from '../../../../proxy/errors.ts';
-import { chainExists, failedLine, linesAround, restoreRules, saveRules } from '../../../../proxy/iptables/apply.ts';
+import { chainExists, failedLine, iptablesMode, linesAround, MIN_CHAINS_PER_COMMIT, natChainsPerCommit, parseIptablesMode, restoreRules, saveRules } from '../../../../proxy/iptables/apply.ts';
 import { FakeRunner } from '../fake-runner.ts';
 
 const payload = '*nat\n:KPLANE-FOO - [0:0]\n-A KPLANE-FOO -d 1.2.3.400 -j ACCEPT\nCOMMIT\n';
@@ -82,5 +82,37 @@ describe('saveRules and chainExists', () => {
     const runner = new FakeRunner();
     runner.respond(() => ({ exitCode: 4, stdout: '', stderr: 'iptables: resource problem' }));
     await expect(chainExists(runner.run, 'nat', 'X')).rejects.toBeInstanceOf(ProxyCommandError);
+  });
+});
+
+describe('iptables mode', () => {
+  test.each([
+    ['iptables v1.8.9 (nf_tables)\n', 'nft'],
+    ['iptables v1.8.9 (legacy)\n', 'legacy'],
+    ['iptables v1.4.21\n', 'unknown'],
+  ] as const)('%j is %s', (output, mode) => {
+    expect(parseIptablesMode(output)).toBe(mode);
+  });
+
+  test('asks the host\'s iptables with -V and fails with a typed error when it cannot run', async () => {
+    const runner = new FakeRunner();
+    runner.respond((call) => (call.file === 'iptables' ? { exitCode: 0, stdout: 'iptables v1.8.9 (nf_tables)\n', stderr: '' } : undefined));
+    expect(await iptablesMode(runner.run)).toBe('nft');
+    expect(runner.calls).toEqual([{ file: 'iptables', args: ['-V'], input: undefined }]);
+    const broken = new FakeRunner();
+    broken.respond(() => ({ exitCode: undefined, stdout: '', stderr: 'spawn iptables ENOENT' }));
+    await expect(iptablesMode(broken.run)).rejects.toBeInstanceOf(ProxyCommandError);
+  });
+});
+
+describe('natChainsPerCommit', () => {
+  test.each([
+    { mode: 'nft', installed: 0, expected: MIN_CHAINS_PER_COMMIT },
+    { mode: 'nft', installed: 43_021, expected: 1037 },
+    { mode: 'nft', installed: 430_021, expected: 3279 },
+    { mode: 'legacy', installed: 430_021, expected: undefined },
+    { mode: 'unknown', installed: 430_021, expected: undefined },
+  ] as const)('$mode with $installed rules installed: $expected chains per nat commit', ({ mode, installed, expected }) => {
+    expect(natChainsPerCommit(mode, installed)).toBe(expected);
   });
 });

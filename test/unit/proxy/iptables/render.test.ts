@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { MAX_CHAIN_NAME_LENGTH } from '../../../../proxy/iptables/chain-names.ts';
 import { parseIptables } from '../../../../proxy/iptables/parse.ts';
-import { LARGE_CLUSTER_ENDPOINTS, probability, RenderCache, renderRules } from '../../../../proxy/iptables/render.ts';
+import { LARGE_CLUSTER_ENDPOINTS, probability, RenderCache, renderRules, type SyncKind } from '../../../../proxy/iptables/render.ts';
 import { buildModel, endpoint, makeService, makeSlice, NODE_IP, renderOptions, tcpPort } from '../builders.ts';
 import { scenarioNamed, scenarios } from './scenarios.ts';
 import { tracePacket, undeclaredJumps, type Packet } from './tracer.ts';
@@ -127,6 +127,10 @@ const flows: Record<string, Flow[]> = {
   ],
 };
 
+// The same services rendered differently must route every packet the same way.
+flows['large-cluster'] = flows['overall'] as Flow[];
+flows['overall-nat-commits'] = flows['overall'] as Flow[];
+
 describe('packet flows through rendered rules', () => {
   const cases = Object.entries(flows).flatMap(([scenario, list]) => list.map((flow) => [scenario, flow.name, flow] as const));
   test.each(cases)('%s: %s', (scenarioName, _name, flow) => {
@@ -144,6 +148,9 @@ describe('rule counts', () => {
     overall: { filterRules: 9, natRules: 52, natRulesTotal: 52, natChains: 16 },
     'overall-jumps-present': { filterRules: 9, natRules: 52, natRulesTotal: 52, natChains: 16 },
     'partial-svc1-changed': { filterRules: 9, natRules: 21, natRulesTotal: 52, natChains: 16 },
+    'partial-top-level-unchanged': { filterRules: 9, natRules: 4, natRulesTotal: 52, natChains: 16 },
+    'large-cluster': { filterRules: 9, natRules: 52, natRulesTotal: 52, natChains: 16 },
+    'overall-nat-commits': { filterRules: 9, natRules: 52, natRulesTotal: 52, natChains: 16 },
     'terminating-fallback': { filterRules: 3, natRules: 15, natRulesTotal: 15, natChains: 4 },
     'internal-traffic-local': { filterRules: 4, natRules: 10, natRulesTotal: 10, natChains: 2 },
     'external-traffic-local': { filterRules: 3, natRules: 23, natRulesTotal: 23, natChains: 6 },
@@ -172,6 +179,40 @@ describe('renderRules details', () => {
     expect(result.deletedChains).toEqual(['KPLANE-SEP-GONEGONEGONEGONE']);
     expect(result.text).toContain(':KPLANE-SEP-GONEGONEGONEGONE - [0:0]\n');
     expect(result.text).toContain('-X KPLANE-SEP-GONEGONEGONEGONE\n');
+  });
+
+  test('a partial sync that changes nothing in nat writes no nat commit', () => {
+    const scenario = scenarioNamed('partial-top-level-unchanged');
+    const result = renderRules({ ...scenario.input, existingNatChains: new Set(), sync: { ...scenario.input.sync, changedServices: new Set() } as SyncKind }, scenario.options);
+    expect(result.natCommits).toBe(0);
+    expect(result.text).not.toContain('*nat');
+    expect(result.text).toMatch(/^\*filter\n[^]*COMMIT\n$/);
+    expect(result.counts.natRulesTotal).toBe(52);
+  });
+
+  test('iptables-nft commits keep each service whole, reference only chains of earlier commits, and hook in last', () => {
+    const scenario = scenarioNamed('overall-nat-commits');
+    const result = renderRules(scenario.input, scenario.options);
+    const commits = result.text.split('*nat\n').slice(1);
+    expect(result.natCommits).toBe(commits.length);
+    const declared = new Set<string>(['KPLANE-MARK-MASQ']);
+    const existing = (chain: string) => declared.has(chain) || !chain.startsWith('KPLANE-');
+    for (const commit of commits) {
+      for (const match of commit.matchAll(/^:(\S+)/gm)) declared.add(match[1] as string);
+      for (const match of commit.matchAll(/^-[AI] \S+ .*-j (KPLANE-\S+)/gm)) expect(existing(match[1] as string), match[0]).toBe(true);
+    }
+    expect(commits.at(-1)).toMatch(/^(-I [^\n]+\n)+COMMIT\n$/);
+    // The whole payload describes the same rules as one commit does.
+    const single = renderRules({ ...scenario.input, natChainsPerCommit: undefined }, scenario.options);
+    expect(single.natCommits).toBe(1);
+    const sortedRules = (text: string) => text.split('\n').filter((line) => line.startsWith('-')).sort();
+    expect(sortedRules(result.text)).toEqual(sortedRules(single.text));
+  });
+
+  test('a nat payload within the per-commit budget stays one commit', () => {
+    const scenario = scenarioNamed('overall');
+    expect(renderRules({ ...scenario.input, natChainsPerCommit: 16 }, scenario.options).natCommits).toBe(1);
+    expect(renderRules({ ...scenario.input, natChainsPerCommit: 15 }, scenario.options).natCommits).toBeGreaterThan(1);
   });
 
   test('counts services whose Local policy has no local endpoint', () => {

@@ -6,7 +6,7 @@
  */
 import type { Service } from '../../../../controlplane/api/types.ts';
 import type { RenderInput, RenderOptions, SyncKind } from '../../../../proxy/iptables/render.ts';
-import { jumpKey, jumpRules } from '../../../../proxy/iptables/render.ts';
+import { jumpKey, jumpRules, renderRules } from '../../../../proxy/iptables/render.ts';
 import { buildModel, endpoint, makeService, makeSlice, NODE_NAME, renderOptions, tcpPort } from '../builders.ts';
 
 export interface Scenario {
@@ -87,6 +87,9 @@ export const overallSlices = [
 
 const allJumps = new Set(jumpRules.map((jump) => jumpKey(jump.table, jump.chain, jump.target)));
 
+/** What the top-level nat chains hold after a full sync of the overall services: the state a partial sync starts from. */
+const overallTopLevel = renderRules(scenario('overall', overallServices, overallSlices).input, renderOptions).topLevel;
+
 export const scenarios: Scenario[] = [
   scenario('overall', overallServices, overallSlices),
   scenario('overall-jumps-present', overallServices, overallSlices, { sync: { full: true, existingJumps: allJumps } }),
@@ -95,6 +98,15 @@ export const scenarios: Scenario[] = [
     // A chain of an endpoint that went away, and one of a service that is gone.
     existingNatChains: new Set(['KPLANE-SEP-STALEENDPOINT0001', 'KPLANE-SVC-STALESERVICE00001', 'KPLANE-SVC-XPGD46QRK7WJZT7O']),
   }),
+  // svc1's endpoint changed: its chains are rewritten, but the top-level nat rules are as the last sync left them.
+  scenario('partial-top-level-unchanged', overallServices, overallSlices, {
+    sync: { full: false, changedServices: new Set(['ns1/svc1']), appliedTopLevel: overallTopLevel },
+    existingNatChains: new Set(['KPLANE-SEP-STALEENDPOINT0001', 'KPLANE-SVC-XPGD46QRK7WJZT7O']),
+  }),
+  // The overall services above the large-cluster threshold: per-endpoint comments go.
+  scenario('large-cluster', overallServices, overallSlices, {}, { ...renderOptions, largeClusterEndpoints: 3 }),
+  // The overall services written as iptables-nft commits of at most 5 per-service chains each.
+  scenario('overall-nat-commits', overallServices, overallSlices, { natChainsPerCommit: 5, existingNatChains: new Set(['KPLANE-SVC-STALESERVICE00001']) }),
   scenario(
     'terminating-fallback',
     [
