@@ -177,6 +177,8 @@ export class Proxier {
     this.#applyChanges();
     let full = this.#needFullSync || started - this.#lastFullSyncAt >= this.#config.fullSyncPeriodMs;
     let result: RenderResult;
+    /** When each step ended: the canary check and kernel read, the render (the restore ends at `finished`). */
+    const timings = { read: started, render: started };
     try {
       // Checked by time, not only on periodic syncs: a steady stream of changes must not postpone it.
       if (!full && started - this.#lastCanaryCheckAt >= this.#config.canaryCheckPeriodMs) {
@@ -189,11 +191,14 @@ export class Proxier {
       this.#mode ??= await iptablesMode(this.#deps.run);
       if (full) {
         const kernel = await this.#readKernel();
+        timings.read = this.#now();
         result = this.#render({ full: true, existingJumps: kernel.jumps }, kernel.natChains, natChainsPerCommit(this.#mode, kernel.natRules));
       } else {
+        timings.read = this.#now();
         const sync: SyncKind = { full: false, changedServices: this.#changedServices, ...(this.#appliedTopLevel ? { appliedTopLevel: this.#appliedTopLevel } : {}) };
         result = this.#render(sync, this.#activeNatChains, natChainsPerCommit(this.#mode, this.#installedNatRules));
       }
+      timings.render = this.#now();
       await restoreRules(this.#deps.run, result.text);
     } catch (error) {
       this.#needFullSync = true;
@@ -254,6 +259,9 @@ export class Proxier {
         natCommits: result.natCommits,
         deletedChains: result.deletedChains.length,
         durationSeconds: seconds,
+        readSeconds: (timings.read - started) / 1000,
+        renderSeconds: (timings.render - timings.read) / 1000,
+        restoreSeconds: (finished - timings.render) / 1000,
       },
       'synced proxy rules',
     );
