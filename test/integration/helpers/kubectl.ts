@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { kubeconfigYaml } from '../../../launcher/up-plan.ts';
 
 export interface KubectlResult {
   stdout: string;
@@ -13,28 +14,6 @@ export interface KubectlResult {
 }
 
 export type Kubectl = (args: string[], options?: { input?: string; timeoutMs?: number }) => Promise<KubectlResult>;
-
-export function kubeconfigYaml(server: string): string {
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: kplane',
-    '  cluster:',
-    `    server: ${server}`,
-    'users:',
-    '- name: kplane',
-    '  user: {}',
-    'contexts:',
-    '- name: kplane',
-    '  context:',
-    '    cluster: kplane',
-    '    user: kplane',
-    '    namespace: default',
-    'current-context: kplane',
-    '',
-  ].join('\n');
-}
 
 export function kubectlFor(server: string, workDir: string): Kubectl {
   const kubeconfig = join(workDir, 'kubeconfig');
