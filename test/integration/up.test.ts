@@ -331,7 +331,7 @@ describe.skipIf(skip)(`kplane up in a network namespace${skip ? ` (skipped: ${sk
     const exit = await waitForExit(up);
     expect(exit.code).not.toBe(0);
     const lastLine = up.stderr().trim().split('\n').at(-1) ?? '';
-    expect(lastLine).toBe(`kplane: dns was killed by SIGKILL unexpectedly; its log is ${join(dataDir, 'logs', 'dns.log')}`);
+    expect(lastLine).toBe(`kplane up: dns was killed by SIGKILL unexpectedly; its log is ${join(dataDir, 'logs', 'dns.log')}`);
     expect(upPids().map(cmdline)).toEqual([]);
   });
 });
