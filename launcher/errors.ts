@@ -33,20 +33,20 @@ export class NotReadyError extends LauncherError {
 /** `kplane demo` builds network namespaces: it needs root (and iproute2). */
 export class DemoNeedsRootError extends LauncherError {
   constructor(reason: string) {
-    super('KPLANE_DEMO_NEEDS_ROOT', `demo ${reason}; to run the stack on this machine without root, use "bin/kplane up"`);
+    super('KPLANE_DEMO_NEEDS_ROOT', `${reason}; to run the stack on this machine without root, use "bin/kplane up"`);
   }
 }
 
 /** One or more demo steps failed (the report above says which and why). */
 export class DemoFailedError extends LauncherError {
   constructor(failed: readonly string[], total: number) {
-    super('KPLANE_DEMO_FAILED', `demo: ${failed.length} of ${total} steps failed: ${failed.join('; ')}`);
+    super('KPLANE_DEMO_FAILED', `${failed.length} of ${total} steps failed: ${failed.join('; ')}`);
   }
 }
 
 /** The demo was stopped by SIGINT/SIGTERM before it finished (everything was torn down). */
 export class DemoInterruptedError extends LauncherError {
   constructor() {
-    super('KPLANE_DEMO_INTERRUPTED', 'demo: interrupted; the cluster was torn down');
+    super('KPLANE_DEMO_INTERRUPTED', 'interrupted; the cluster was torn down');
   }
 }

@@ -37,6 +37,9 @@ function summaryLines(output: string): string[] {
   return output.slice(at).split('\n').filter((line) => /^ {2}(PASS|FAIL) {2}/.test(line));
 }
 
+// The unprivileged user must be able to reach bin/kplane; a checkout under a private directory hides it.
+const nobodyCanRun = (await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-x', kplaneBin], { reject: false })).exitCode === 0;
+
 describe.skipIf(skip)(`kplane demo${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let rootBefore: RootSnapshot | undefined;
   const running: ResultPromise[] = [];
@@ -90,14 +93,14 @@ describe.skipIf(skip)(`kplane demo${skip ? ` (skipped: ${skip})` : ''}`, () => {
     const result = await child;
     expect(result.exitCode).not.toBe(0);
     expect(output).toContain('interrupted: tearing everything down');
-    expect(String(result.stderr)).toContain('kplane: demo: interrupted; the cluster was torn down');
+    expect(String(result.stderr)).toContain('kplane demo: interrupted; the cluster was torn down');
     expect(leftovers(prefix)).toEqual([]);
   });
 
-  it('refuses in one line without root, suggesting kplane up', async () => {
+  it.skipIf(!nobodyCanRun)('refuses in one line without root, suggesting kplane up', async () => {
     const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', kplaneBin, 'demo'], { cwd: repoRoot, env: { ...env, HOME: '/tmp' }, extendEnv: false, reject: false, timeout: 30_000 });
     expect(result.exitCode).not.toBe(0);
     expect(String(result.stdout)).toBe('');
-    expect(String(result.stderr).trim()).toBe('kplane: demo needs root (it builds a cluster from network namespaces); to run the stack on this machine without root, use "bin/kplane up"');
+    expect(String(result.stderr).trim()).toBe('kplane demo: needs root (it builds a cluster from network namespaces); to run the stack on this machine without root, use "bin/kplane up"');
   });
 });

@@ -24,5 +24,5 @@ test('every launcher error code is unique, KPLANE_-prefixed and listed in launch
 test('the CLI prints these as one line: the stack is just the message', () => {
   const error = new ChildExitedError('dns', 'exited with code 1 unexpectedly', '/x/dns.log');
   expect(error.stack).toBe('dns exited with code 1 unexpectedly; its log is /x/dns.log');
-  expect(new DemoFailedError(['ClusterIP', 'DNS'], 15).message).toBe('demo: 2 of 15 steps failed: ClusterIP; DNS');
+  expect(new DemoFailedError(['ClusterIP', 'DNS'], 15).message).toBe('2 of 15 steps failed: ClusterIP; DNS');
 });
