@@ -8,7 +8,8 @@
  * vanished (someone flushed the tables; checked once per sync period), and
  * once per full-sync period;
  * otherwise it rewrites only the chains of the services that changed and
- * the top-level chains whose rules changed. With iptables-nft a large nat
+ * the top-level chains whose rules changed (all of them on the periodic
+ * sync, as kube-proxy does on every sync). With iptables-nft a large nat
  * payload goes in several commits (render.ts, natCommits) sized by
  * natChainsPerCommit. When a restore fails the kernel keeps the last
  * good rules; the failure is counted and logged with the lines around the
@@ -195,7 +196,10 @@ export class Proxier {
         result = this.#render({ full: true, existingJumps: kernel.jumps }, kernel.natChains, natChainsPerCommit(this.#mode, kernel.natRules));
       } else {
         timings.read = this.#now();
-        const sync: SyncKind = { full: false, changedServices: this.#changedServices, ...(this.#appliedTopLevel ? { appliedTopLevel: this.#appliedTopLevel } : {}) };
+        // Change-driven syncs skip top-level chains whose rules did not change; the periodic one
+        // rewrites them anyway, so a chain someone else edited is put right within a sync period.
+        const applied = reason === 'periodic' ? undefined : this.#appliedTopLevel;
+        const sync: SyncKind = { full: false, changedServices: this.#changedServices, ...(applied ? { appliedTopLevel: applied } : {}) };
         result = this.#render(sync, this.#activeNatChains, natChainsPerCommit(this.#mode, this.#installedNatRules));
       }
       timings.render = this.#now();

@@ -112,6 +112,21 @@ describe('Proxier.sync', () => {
     expect(nat).not.toContain(':KPLANE-MARK-MASQ ');
   });
 
+  test('the periodic sync rewrites the top-level nat chains even when their rules did not change', async () => {
+    const { runner, proxier } = setup();
+    seed(proxier, [web], [webSlice('10.180.0.1')]);
+    await proxier.sync('change');
+    runner.clear();
+    await proxier.sync('change');
+    expect(restores(runner)[0]).not.toContain('-A KPLANE-SERVICES');
+    runner.clear();
+    await proxier.sync('periodic');
+    const [payload = ''] = restores(runner);
+    const nat = payload.slice(payload.indexOf('*nat\n'));
+    for (const chain of ['KPLANE-SERVICES', 'KPLANE-NODEPORTS', 'KPLANE-POSTROUTING', 'KPLANE-MARK-MASQ']) expect(nat).toContain(`:${chain} - [0:0]\n`);
+    expect(nat).toContain('"ns1/web:p80 cluster IP"');
+  });
+
   test.each([
     ['iptables v1.8.9 (nf_tables)', 'splits a large nat payload into several commits', true],
     ['iptables v1.8.9 (legacy)', 'keeps a large nat payload in one commit', false],
