@@ -296,7 +296,9 @@ export function renderRules(input: RenderInput, options: RenderOptions, cache?: 
   const writePostrouting = writeTop(chains.postrouting);
   const writeMarkMasq = writeTop(chains.markMasq);
 
-  const deletedChains = [...input.existingNatChains].filter((chain) => !activeNatChains.has(chain) && isServiceChain(chain)).sort(compareKeys);
+  const deletedChains: string[] = [];
+  for (const chain of input.existingNatChains) if (!activeNatChains.has(chain) && isServiceChain(chain)) deletedChains.push(chain);
+  deletedChains.sort(compareKeys);
 
   // INVALID packets would otherwise reach the pod un-NATed and make it send resets (kubernetes#74839).
   filterRules.write('-A', chains.forward, '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP');
