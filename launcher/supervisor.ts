@@ -12,9 +12,8 @@
  * - If the launcher itself exits without stopping them (a crash, a second
  *   Ctrl-C), an exit hook SIGKILLs every child still running.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnLogged, type ExitInfo } from '../common/logged-child.ts';
 
 export const mainScript = join(import.meta.dirname, '..', 'bin', 'main.ts');
 
@@ -30,10 +29,7 @@ export interface ChildSpec {
   append?: boolean;
 }
 
-export interface ExitInfo {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+export type { ExitInfo };
 
 export interface SupervisedChild {
   readonly name: string;
@@ -104,27 +100,10 @@ export class Supervisor {
   start(spec: ChildSpec): SupervisedChild {
     const running = this.#children.get(spec.name);
     if (running && !running.exit) throw new Error(`${spec.name} is already running`);
-    const fd = openSync(spec.logFile, spec.append ? 'a' : 'w');
-    let child;
-    try {
-      child = spawn(this.#options.execPath ?? process.execPath, [...(this.#options.execArgv ?? process.execArgv), mainScript, ...spec.args], {
-        stdio: ['ignore', fd, fd],
-        env: spec.env,
-        detached: true,
-      });
-    } finally {
-      closeSync(fd);
-    }
-    let exit: ExitInfo | undefined;
-    const exited = new Promise<ExitInfo>((resolve) => {
-      child.once('exit', (code, signal) => {
-        exit = { code, signal };
-        resolve(exit);
-      });
-      child.once('error', () => {
-        exit ??= { code: null, signal: null };
-        resolve(exit);
-      });
+    const { child, exit, exited } = spawnLogged(this.#options.execPath ?? process.execPath, [...(this.#options.execArgv ?? process.execArgv), mainScript, ...spec.args], {
+      logFile: spec.logFile,
+      ...(spec.append !== undefined ? { append: spec.append } : {}),
+      env: spec.env,
     });
     const pid = child.pid ?? -1;
     const entry: Entry = {
@@ -133,7 +112,7 @@ export class Supervisor {
       args: spec.args,
       logFile: spec.logFile,
       get exit() {
-        return exit;
+        return exit();
       },
       exited,
       expected: false,

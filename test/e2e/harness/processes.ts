@@ -6,7 +6,7 @@
  * stop() sends SIGTERM to the group, then SIGKILL after a bounded wait.
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawnLogged, type ExitInfo } from '../../../common/logged-child.ts';
 import { assertOurNetns, HarnessError } from './netns.ts';
 
 export interface SpawnOptions {
@@ -20,10 +20,7 @@ export interface SpawnOptions {
   survive?: boolean;
 }
 
-export interface ExitInfo {
-  code: number | null;
-  signal: string | null;
-}
+export type { ExitInfo };
 
 export interface ManagedProcess {
   readonly name: string;
@@ -81,30 +78,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 export function spawnInNetns(netns: string, argv: readonly string[], options: SpawnOptions): ManagedProcess {
   assertOurNetns(netns);
   if (argv.length === 0) throw new HarnessError(`${options.name}: empty command`);
-  const fd = openSync(options.logFile, 'a');
-  // node:child_process rather than execa here: the child must write to the
-  // log file's descriptor itself (no pipe through us), so it can outlive us.
-  let child;
-  try {
-    child = spawn('ip', ['netns', 'exec', netns, ...argv], {
-      stdio: ['ignore', fd, fd],
-      env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
-      cwd: options.cwd,
-      detached: true,
-    });
-  } finally {
-    closeSync(fd);
-  }
-  let exit: ExitInfo | undefined;
-  const exited = new Promise<ExitInfo>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exit = { code, signal };
-      resolve(exit);
-    });
-    child.once('error', (error) => {
-      exit ??= { code: null, signal: `spawn error: ${error.message}` };
-      resolve(exit);
-    });
+  const { child, exit: exitInfo, exited } = spawnLogged('ip', ['netns', 'exec', netns, ...argv], {
+    logFile: options.logFile,
+    append: true,
+    env: { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
   const pid = child.pid;
   if (pid === undefined) throw new HarnessError(`${options.name}: could not start ${argv.join(' ')}`);
@@ -120,11 +98,12 @@ export function spawnInNetns(netns: string, argv: readonly string[], options: Sp
     pid,
     logFile: options.logFile,
     get exit() {
-      return exit;
+      return exitInfo();
     },
     exited,
     stop(graceMs = 3_000) {
-      if (exit) return Promise.resolve(exit);
+      const finished = exitInfo();
+      if (finished) return Promise.resolve(finished);
       stopping ??= (async () => {
         signalGroup(pid, 'SIGTERM');
         let timer: NodeJS.Timeout | undefined;
@@ -151,6 +130,7 @@ export function spawnInNetns(netns: string, argv: readonly string[], options: Sp
         const text = readTail(options.logFile, 1024 * 1024);
         const match = pattern.exec(text);
         if (match) return match[0];
+        const exit = exitInfo();
         if (exit) throw new HarnessError(`${options.name} exited (${exit.code ?? exit.signal}) before logging ${pattern}:\n${readTail(options.logFile, 4096)}`);
         if (Date.now() > deadline) throw new HarnessError(`${options.name} did not log ${pattern} within ${timeoutMs} ms:\n${readTail(options.logFile, 4096)}`);
         await new Promise((resolve) => setTimeout(resolve, Math.min(20 + i * 5, 100)));
